@@ -1,0 +1,63 @@
+"""Settings from the environment and `.env`, built once in `main()` and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Discord
+    discord_token: SecretStr | None = None
+    dev_guild_id: int | None = None
+    admin_role_id: int | None = None
+    owner_ids: list[int] = Field(default_factory=list)
+    allowed_channel_ids: list[int] = Field(default_factory=list)
+    mention_mode: bool = False  # needs the privileged message-content intent
+    user_cooldown_seconds: float = 10.0
+    guild_concurrency: int = 3
+    max_question_chars: int = 1000
+
+    # Language model (any OpenAI-compatible server)
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = 30.0
+    openai_max_retries: int = 2
+
+    # Embeddings
+    embedding_backend: Literal["local", "openai"] = "local"
+    openai_embedding_model: str = "text-embedding-3-small"
+
+    # Storage
+    knowledge_dir: Path = Path("knowledge")
+    data_dir: Path = Path("data")
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_auth_token: SecretStr | None = None
+    collection_prefix: str = "kb"
+
+    @field_validator("openai_base_url", "chroma_host", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def llm_configured(self) -> bool:
+        """An LLM is used when a key or an OpenAI-compatible server address is set."""
+        return self.openai_api_key is not None or self.openai_base_url is not None
+
+    @property
+    def embedding_model_id(self) -> str:
+        """Names the embedding model that builds and reads the index."""
+        if self.embedding_backend == "openai":
+            return f"openai:{self.openai_embedding_model}"
+        return "local:all-MiniLM-L6-v2"

@@ -1,0 +1,241 @@
+"""The answer engine: one `answer()` for the command line and Discord alike.
+
+question -> scope checks -> hybrid retrieval -> relevance floor -> LLM or extractive answer
+-> verification -> Answer. Nothing here knows about Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from chromadb.api import ClientAPI
+from langchain_core.embeddings import Embeddings
+
+from bot.config import Settings
+from bot.rag import answer as answering
+from bot.rag import scope, store
+from bot.rag.embeddings import make_embeddings
+from bot.rag.errors import EngineError, QuestionError, StoreUnavailable
+from bot.rag.retriever import Hit, HybridRetriever
+from bot.rag.text import jurisdictions_in
+from bot.rag.types import Answer, AnswerDelta, Citation, Status, Turn
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 4000
+# The relevance floor, on the cosine similarity of the best passage to the question (all-MiniLM-L6-v2).
+ANSWER_FLOOR = 0.42
+# A passage weaker than that still counts when it holds most of the question's rarer words.
+LEXICAL_FLOOR = 0.55
+LEXICAL_DENSE_FLOOR = 0.25
+# Below this, with no word of our subject in the question, the question is not for us.
+TOPIC_FLOOR = 0.30
+PASSAGES = 5
+MODEL_UNAVAILABLE_NOTE = (
+    "The language model did not answer, so this answer quotes the sources directly."
+)
+
+NO_ANSWER_TEXT = (
+    "I couldn't find this in my sources, so I won't guess. "
+    "Try rephrasing, or ask an admin to add a source that covers it."
+)
+OUT_OF_SCOPE_TEXT = (
+    "I only answer questions about AI and copyright law (and related IP and tech law), "
+    "with citations to my sources. Try asking something like: "
+    "\"Can an AI-generated image be protected by copyright in China?\""
+)
+
+
+def clean_question(question: str) -> str:
+    """Collapse whitespace and defuse mass mentions in the question text."""
+    text = re.sub(r"\s+", " ", question or "").strip()
+    return re.sub(r"@(everyone|here)\b", r"\1", text)
+
+
+class Engine:
+    """Answers questions from the index, with an LLM when one is configured."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: Embeddings | None = None,
+        client: ClientAPI | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embeddings = embeddings or make_embeddings(settings)
+        self._client = client
+        self._retriever: HybridRetriever | None = None
+        self._llm: Any = None
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        if self._retriever is None:
+            self._client = self._client or store.make_client(self.settings)
+            self._retriever = HybridRetriever(self.settings, self._client, self.embeddings)
+        return self._retriever
+
+    def llm(self) -> Any:
+        """ChatOpenAI over the chat-completions API, built on first use."""
+        if self._llm is None and self.settings.llm_configured:
+            from langchain_openai import ChatOpenAI
+
+            key = self.settings.openai_api_key
+            self._llm = ChatOpenAI(
+                model=self.settings.openai_model,
+                api_key=key if key is not None else "not-needed",  # type: ignore[arg-type]
+                base_url=self.settings.openai_base_url,
+                timeout=self.settings.openai_timeout_seconds,
+                max_retries=self.settings.openai_max_retries,
+                temperature=0,
+                use_responses_api=False,
+            )
+        return self._llm
+
+    # -- answering ------------------------------------------------------------------------------
+
+    def answer(
+        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+    ) -> Answer:
+        """Answer a question (blocking). Raises EngineError with a user-facing message."""
+        started = time.perf_counter()
+        prepared = self._prepare(question, jurisdiction, history)
+        if isinstance(prepared, Answer):
+            return self._finish(prepared, started)
+        text, hits = prepared
+        llm = self.llm()
+        if llm is None:
+            return self._finish(self._extractive(text, hits), started)
+        try:
+            reply = llm.invoke(answering.build_messages(text, hits, history))
+        except Exception as error:  # the model's failures must not cost the user an answer
+            log.warning("The language model failed (%s): falling back to quotes", _describe(error))
+            return self._finish(self._extractive(text, hits, note=MODEL_UNAVAILABLE_NOTE), started)
+        return self._finish(self._verified(text, str(reply.content), hits), started)
+
+    async def astream(
+        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+    ) -> AsyncIterator[AnswerDelta | Answer]:
+        """Stream the answer: zero or more AnswerDelta, then exactly one final (verified) Answer."""
+        started = time.perf_counter()
+        prepared = await asyncio.to_thread(self._prepare, question, jurisdiction, history)
+        if isinstance(prepared, Answer):
+            yield self._finish(prepared, started)
+            return
+        text, hits = prepared
+        llm = self.llm()
+        if llm is None:
+            yield self._finish(await asyncio.to_thread(self._extractive, text, hits), started)
+            return
+        parts: list[str] = []
+        try:
+            async for chunk in llm.astream(answering.build_messages(text, hits, history)):
+                piece = str(chunk.content or "")
+                if piece:
+                    parts.append(piece)
+                    yield AnswerDelta(piece)
+        except Exception as error:
+            log.warning("The language model failed mid-answer (%s): falling back to quotes", _describe(error))
+            fallback = await asyncio.to_thread(self._extractive, text, hits, note=MODEL_UNAVAILABLE_NOTE)
+            yield self._finish(fallback, started)
+            return
+        yield self._finish(self._verified(text, "".join(parts), hits), started)
+
+    async def aanswer(
+        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+    ) -> Answer:
+        """The final answer of `astream`."""
+        final: Answer | None = None
+        async for event in self.astream(question, jurisdiction=jurisdiction, history=history):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _prepare(
+        self, question: str, jurisdiction: str | None, history: Sequence[Turn]
+    ) -> Answer | tuple[str, list[Hit]]:
+        """Checks and retrieval: a finished decline, or the question and passages to answer from."""
+        text = clean_question(question)
+        if not text:
+            raise QuestionError("The question is empty. Ask something like: \"Who owns an AI-generated image in the US?\"")
+        if len(text) > MAX_QUESTION_CHARS:
+            raise QuestionError(
+                f"The question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
+            )
+        refusal = scope.refusal(text)
+        if refusal:
+            return Answer(text, Status.REFUSED, refusal, "extractive")
+        if jurisdiction:
+            jurisdiction = jurisdiction.strip().upper() or None
+        query = text
+        if history:  # "and what about the US?" borrows the subject of the last turn
+            query = f"{history[-1].question} {text}"
+        named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
+        try:
+            hits = self.retriever.search(query, k=PASSAGES, jurisdiction=jurisdiction, boost=named or None)
+        except EngineError:
+            raise
+        except Exception as error:
+            raise StoreUnavailable(store.describe_store_error(self.settings, error)) from error
+        best = max(hits, key=lambda h: h.dense, default=None)
+        on_topic = scope.mentions_topic(text) or (best is not None and best.dense >= TOPIC_FLOOR)
+        if not on_topic:
+            return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive")
+        strong = [h for h in hits if self._relevant(h)]
+        unknown = scope.unknown_names(text, self.retriever.corpus().idf)
+        if not strong or unknown:
+            message = NO_ANSWER_TEXT
+            if unknown:
+                message = f"My sources don't mention {', '.join(unknown[:3])}, so I can't answer that. " + (
+                    "Try rephrasing, or ask an admin to add a source that covers it."
+                )
+            return Answer(text, Status.NO_ANSWER, message, "extractive", closest=self._closest(hits))
+        return text, strong
+
+    @staticmethod
+    def _relevant(hit: Hit) -> bool:
+        return hit.dense >= ANSWER_FLOOR or (hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR)
+
+    def _extractive(self, question: str, hits: list[Hit], note: str = "") -> Answer:
+        text, cites = answering.extractive(question, hits, self.embeddings, self.retriever.corpus().idf)
+        if not cites:
+            return Answer(question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits))
+        return Answer(question, Status.ANSWERED, text, "extractive", cites, note=note)
+
+    def _verified(self, question: str, reply: str, hits: list[Hit]) -> Answer:
+        text, cites, not_covered = answering.verify(reply, hits)
+        if not cites:
+            log.info("The model's answer had no valid citation%s", " (it said so)" if not_covered else "")
+            return Answer(question, Status.NO_ANSWER, NO_ANSWER_TEXT, "llm", closest=self._closest(hits))
+        return Answer(question, Status.ANSWERED, text, "llm", cites)
+
+    def _closest(self, hits: Sequence[Hit]) -> list[Citation]:
+        """Up to three nearby sources, one per file, worth a look when we decline."""
+        out: list[Citation] = []
+        seen: set[str] = set()
+        for hit in sorted(hits, key=lambda h: h.dense, reverse=True):
+            if hit.source in seen or hit.dense < TOPIC_FLOOR:
+                continue
+            seen.add(hit.source)
+            out.append(answering.citation(len(out) + 1, hit, answering.first_quote(hit)))
+            if len(out) == 3:
+                break
+        return out
+
+    @staticmethod
+    def _finish(result: Answer, started: float) -> Answer:
+        result.latency_ms = round((time.perf_counter() - started) * 1000)
+        return result
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:200]}"

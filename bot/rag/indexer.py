@@ -1,0 +1,270 @@
+"""Split, embed and index the knowledge folder into Chroma, incrementally by default.
+
+LangChain's indexing API with a SQL record manager keeps the index in step with the files: a
+second run with nothing changed embeds nothing, an edited file replaces its chunks, a deleted
+file's chunks go away. A file that fails to load keeps whatever it put in the index before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from chromadb.api import ClientAPI
+from langchain_chroma import Chroma
+from langchain_classic.indexes import SQLRecordManager
+from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.indexing import index
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.rag import loader, store
+from bot.rag.embeddings import CountingEmbeddings, make_embeddings
+from bot.rag.errors import ReindexBusy
+from bot.rag.types import Failure, IndexStats, Progress, ReindexReport
+
+log = logging.getLogger(__name__)
+
+FILES_PER_BATCH = 8
+ProgressFn = Callable[[Progress], None]
+
+
+class Indexer:
+    """Builds and updates the index; callable from the command line and from Discord alike."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embeddings: Embeddings | None = None,
+        client: ClientAPI | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embeddings = CountingEmbeddings(embeddings or make_embeddings(settings))
+        self.client = client or store.make_client(settings)
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.records_url = f"sqlite:///{(settings.data_dir / 'records.sqlite').resolve()}"
+
+    # -- public -------------------------------------------------------------------------------
+
+    def reindex(self, *, full: bool = False, progress: ProgressFn | None = None) -> ReindexReport:
+        """Bring the index in step with the knowledge folder. Raises ReindexBusy if one is running."""
+        started = time.perf_counter()
+        report_progress = progress or (lambda _p: None)
+        with self._lock():
+            report_progress(Progress(0, 0, 0, "loading"))
+            texts, failures = loader.load_all(self.settings.knowledge_dir)
+            pointer = store.read_pointer(self.client, self.settings)
+            model = self.settings.embedding_model_id
+            if pointer is not None and pointer.embedding_model != model and not full:
+                log.info("Index was built with %s, now %s: rebuilding", pointer.embedding_model, model)
+                full = True
+            if pointer is None or full:
+                report = self._full(texts, failures, pointer, report_progress)
+            else:
+                report = self._incremental(texts, failures, pointer.active, report_progress)
+        report.failed = failures
+        report.files = len(texts)
+        report.seconds = time.perf_counter() - started
+        report.embedding_model = self.settings.embedding_model_id
+        report_progress(Progress(len(texts), len(texts), report.chunks, "done"))
+        log.info(
+            "Reindex done: %d added, %d updated, %d skipped, %d deleted, %d failed, %d chunks, %.1f s",
+            report.added, report.updated, report.skipped, report.deleted,
+            len(failures), report.chunks, report.seconds,
+        )
+        return report
+
+    def stats(self) -> IndexStats:
+        pointer = store.read_pointer(self.client, self.settings)
+        if pointer is None:
+            return IndexStats(0, 0, "", self.settings.embedding_model_id, "")
+        collection = self.client.get_collection(pointer.active, embedding_function=None)
+        return IndexStats(
+            documents=len(self._group_ids(pointer.active)),
+            chunks=collection.count(),
+            last_indexed=pointer.last_indexed,
+            embedding_model=pointer.embedding_model,
+            collection=pointer.active,
+        )
+
+    # -- the two ways of indexing ---------------------------------------------------------------
+
+    def _incremental(
+        self, texts: list[loader.SourceText], failures: list[Failure], active: str, progress: ProgressFn
+    ) -> ReindexReport:
+        report = ReindexReport(full=False)
+        records = self._records(active)
+        vectors = self._vectors(active)
+        self._index_batches(texts, records, vectors, report, progress)
+        # Files gone from the folder lose their chunks; files that failed to load keep theirs.
+        on_disk = {t.source for t in texts} | {
+            f.source for f in failures if loader.source_path(self.settings.knowledge_dir, f.source).exists()
+        }
+        gone = sorted(self._group_ids(active) - on_disk)
+        if gone:
+            keys = records.list_keys(group_ids=gone)
+            if keys:
+                vectors.delete(keys)
+                records.delete_keys(keys)
+            report.deleted += len(keys)
+            log.info("Removed %d chunks of %d deleted files", len(keys), len(gone))
+        report.chunks = self.client.get_collection(active, embedding_function=None).count()
+        store.write_pointer(self.client, self.settings, active, self.settings.embedding_model_id)
+        return report
+
+    def _full(
+        self,
+        texts: list[loader.SourceText],
+        failures: list[Failure],
+        old: store.Pointer | None,
+        progress: ProgressFn,
+    ) -> ReindexReport:
+        report = ReindexReport(full=True)
+        self._drop_orphans(keep=old.active if old else None)
+        name = f"{self.settings.collection_prefix}_{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
+        self.client.create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        records = self._records(name)
+        vectors = self._vectors(name)
+        self._index_batches(texts, records, vectors, report, progress)
+        if old is not None and old.embedding_model == self.settings.embedding_model_id:
+            report.added += self._carry_over(old.active, name, failures, records)
+        report.chunks = self.client.get_collection(name, embedding_function=None).count()
+        progress(Progress(len(texts), len(texts), report.chunks, "switching"))
+        store.write_pointer(self.client, self.settings, name, self.settings.embedding_model_id)
+        if old is not None:
+            report.deleted = self._drop_collection(old.active)
+        return report
+
+    # -- pieces -----------------------------------------------------------------------------------
+
+    def _index_batches(
+        self,
+        texts: list[loader.SourceText],
+        records: SQLRecordManager,
+        vectors: Chroma,
+        report: ReindexReport,
+        progress: ProgressFn,
+    ) -> None:
+        """Index whole files a few at a time, so progress can be shown between batches.
+
+        `scoped_full` cleans up only the files seen in each call, and every file is seen whole
+        in one call, so an edited file's old chunks go away and nothing else is touched.
+        """
+        chunks_done = 0
+        for start in range(0, len(texts), FILES_PER_BATCH):
+            batch = texts[start : start + FILES_PER_BATCH]
+            docs: list[Document] = [c for t in batch for c in loader.chunk(t)]
+            result = index(
+                docs,
+                records,
+                vectors,
+                cleanup="scoped_full",
+                source_id_key="source",
+                key_encoder="sha256",
+                batch_size=64,
+            )
+            report.added += result["num_added"]
+            report.updated += result["num_updated"]
+            report.skipped += result["num_skipped"]
+            report.deleted += result["num_deleted"]
+            chunks_done += len(docs)
+            progress(Progress(start + len(batch), len(texts), chunks_done, "indexing"))
+
+    def _carry_over(
+        self, old: str, new: str, failures: list[Failure], records: SQLRecordManager
+    ) -> int:
+        """Copy the old chunks of files that failed to load, so a broken edit loses nothing."""
+        sources = [
+            f.source for f in failures if loader.source_path(self.settings.knowledge_dir, f.source).exists()
+        ]
+        if not sources:
+            return 0
+        try:
+            old_collection = self.client.get_collection(old, embedding_function=None)
+        except Exception:
+            return 0
+        got = old_collection.get(
+            where={"source": {"$in": sources}}, include=["embeddings", "documents", "metadatas"]
+        )
+        if not got["ids"]:
+            return 0
+        new_collection = self.client.get_collection(new, embedding_function=None)
+        new_collection.add(
+            ids=got["ids"],
+            embeddings=got["embeddings"],
+            documents=got["documents"],
+            metadatas=got["metadatas"],
+        )
+        group_ids = [str(m["source"]) for m in got["metadatas"] or []]
+        records.update(list(got["ids"]), group_ids=group_ids)
+        log.info("Kept %d earlier chunks of %d files that failed to load", len(got["ids"]), len(sources))
+        return len(got["ids"])
+
+    def _drop_collection(self, name: str) -> int:
+        """Delete a collection and its records; returns how many chunks it held."""
+        try:
+            count = self.client.get_collection(name, embedding_function=None).count()
+            self.client.delete_collection(name)
+        except Exception as error:
+            log.warning("Could not delete collection %s: %s", name, error)
+            count = 0
+        records = self._records(name)
+        keys = records.list_keys()
+        if keys:
+            records.delete_keys(keys)
+        return count
+
+    def _drop_orphans(self, keep: str | None) -> None:
+        """Remove collections left by rebuilds that crashed before switching over."""
+        prefix = f"{self.settings.collection_prefix}_"
+        for name in store.collection_names(self.client):
+            if name.startswith(prefix) and name not in {keep, store.pointer_name(self.settings)}:
+                log.info("Removing the unfinished index %s", name)
+                self._drop_collection(name)
+
+    def _records(self, namespace: str) -> SQLRecordManager:
+        records = SQLRecordManager(namespace, db_url=self.records_url)
+        records.create_schema()
+        return records
+
+    def _vectors(self, name: str) -> Chroma:
+        return Chroma(
+            client=self.client,
+            collection_name=name,
+            embedding_function=self.embeddings,
+            create_collection_if_not_exists=False,
+        )
+
+    def _group_ids(self, namespace: str) -> set[str]:
+        """The sources (files) that have chunks in a namespace."""
+        records = self._records(namespace)
+        table = UpsertionRecord.__tablename__
+        with records.engine.connect() as conn:  # type: ignore[union-attr]  # a sync engine here
+            rows = conn.execute(
+                text(f"SELECT DISTINCT group_id FROM {table} WHERE namespace = :ns"),  # noqa: S608  # table name is a constant
+                {"ns": namespace},
+            )
+            return {str(row[0]) for row in rows if row[0] is not None}
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """One reindex at a time, across threads and processes sharing DATA_DIR."""
+        path: Path = self.settings.data_dir / "reindex.lock"
+        with open(path, "w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ReindexBusy("A reindex is already running; wait for it to finish.") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)

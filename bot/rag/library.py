@@ -1,0 +1,291 @@
+"""The knowledge folder as a library of sources: list, add and remove files safely.
+
+Used by the Discord admin commands (`/sources add|list|remove`) and usable from anywhere else;
+it knows nothing about Discord. Every name that comes from a user is checked before it touches
+the file system, and nothing is ever written outside the knowledge folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from bot.rag.loader import MAX_FILE_BYTES, SIDECAR, LoadError, iter_files, parse_front_matter
+
+log = logging.getLogger(__name__)
+
+ALLOWED_SUFFIXES = (".md", ".txt", ".html", ".pdf")
+TEXT_SUFFIXES = (".md", ".txt")
+MAX_SOURCE_BYTES = MAX_FILE_BYTES
+MAX_NAME_CHARS = 120
+MAX_FIELD_CHARS = 300
+DEFAULT_KIND = "news"
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_JURISDICTION = re.compile(r"[A-Z][A-Z-]{1,9}")
+
+
+class SourceError(Exception):
+    """Bad input for the library; `str(error)` is a message fit to show the user."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of the knowledge folder, as `/sources list` shows it."""
+
+    path: str  # relative to the knowledge folder, with "/" separators
+    title: str
+    jurisdiction: str
+    published: str  # ISO date, "" when unknown
+    kind: str  # "case", "statute", "news", ... ; "" when unknown
+
+
+def list_sources(knowledge_dir: Path) -> list[SourceFile]:
+    """Every knowledge file the indexer would read, sorted by path, with its metadata."""
+    out: list[SourceFile] = []
+    for path in iter_files(knowledge_dir):
+        rel = path.relative_to(knowledge_dir).as_posix()
+        meta = _read_meta(path)
+        title = _text(meta.get("title")) or path.stem.replace("-", " ").replace("_", " ")
+        out.append(
+            SourceFile(
+                path=rel,
+                title=title,
+                jurisdiction=_text(meta.get("jurisdiction")).upper(),
+                published=_text(meta.get("published"))[:10],
+                kind=_text(meta.get("kind")),
+            )
+        )
+    return out
+
+
+def save_source(
+    knowledge_dir: Path,
+    filename: str,
+    data: bytes,
+    *,
+    title: str,
+    url: str,
+    publisher: str,
+    published: str,
+    jurisdiction: str,
+) -> Path:
+    """Write an uploaded file into the knowledge folder with its metadata; return its path.
+
+    Markdown and text files get YAML front matter (merged over any they already have); HTML and
+    PDF files get a sidecar `<file>.meta.yaml`. An existing file is never overwritten.
+    """
+    name = check_name(filename, for_new_file=True)
+    suffix = Path(name).suffix.lower()
+    if not data:
+        raise SourceError("The file is empty.")
+    if len(data) > MAX_SOURCE_BYTES:
+        raise SourceError(
+            f"The file is {_mb(len(data))}; the limit is {_mb(MAX_SOURCE_BYTES)}."
+        )
+    meta: dict[str, Any] = {
+        "title": _one_line("title", title),
+        "url": _check_url(url),
+        "publisher": _one_line("publisher", publisher),
+        "published": _check_date(published),
+        "jurisdiction": _check_jurisdiction(jurisdiction),
+        "kind": DEFAULT_KIND,
+        "tags": [],
+    }
+
+    folder = knowledge_dir.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    sidecar = folder / (name + SIDECAR)
+    if target.parent != folder:  # check_name makes this impossible; belt and braces
+        raise SourceError("That file name is not allowed.")
+    if os.path.lexists(target) or (suffix not in TEXT_SUFFIXES and os.path.lexists(sidecar)):
+        raise SourceError(f"A source named {name} already exists; remove it first.")
+
+    if suffix in TEXT_SUFFIXES:
+        _write_new(target, _with_front_matter(data, meta))
+    else:
+        _check_binary(suffix, data)
+        _write_new(target, data)
+        try:
+            _write_new(sidecar, _dump(meta).encode("utf-8"))
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+    log.info("Saved source %s (%d bytes)", name, len(data))
+    return target
+
+
+def remove_source(knowledge_dir: Path, name: str) -> None:
+    """Delete a knowledge file (and its sidecar); SourceError if it is missing or unsafe."""
+    rel = check_name(name, for_new_file=False)
+    folder = knowledge_dir.resolve()
+    target = folder.joinpath(*PurePosixPath(rel).parts)
+    if not target.resolve().is_relative_to(folder) or target.is_symlink():
+        raise SourceError("That file name is not allowed.")
+    if not target.is_file():
+        raise SourceError(f"There is no source named {rel}.")
+    target.unlink()
+    sidecar = target.with_name(target.name + SIDECAR)
+    if sidecar.is_file() and not sidecar.is_symlink():
+        sidecar.unlink()
+    log.info("Removed source %s", rel)
+
+
+def check_name(name: str, *, for_new_file: bool) -> str:
+    """A safe name below the knowledge folder, or SourceError.
+
+    New files must be plain names (no folders). Existing files may be named by their relative
+    path as `list_sources` shows it, but never with `..`, a leading `/` or a drive.
+    """
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        raise SourceError("The file needs a name.")
+    if len(name) > MAX_NAME_CHARS:
+        raise SourceError(f"The file name is longer than {MAX_NAME_CHARS} characters.")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise SourceError("The file name contains control characters.")
+    if "\\" in name or ":" in name:
+        raise SourceError("The file name may not contain '\\' or ':'.")
+    parts = name.split("/")
+    if for_new_file and len(parts) > 1:
+        raise SourceError("Give a plain file name, without folders.")
+    if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise SourceError("The file name may not contain folder parts like '..' or '/'.")
+    if any(p.startswith(".") for p in parts):
+        raise SourceError("The file name may not start with a dot.")
+    if name.endswith(SIDECAR):
+        raise SourceError(f"Names ending in {SIDECAR} are reserved for metadata files.")
+    suffix = PurePosixPath(name).suffix.lower()
+    if for_new_file and suffix not in ALLOWED_SUFFIXES:
+        allowed = ", ".join(ALLOWED_SUFFIXES)
+        raise SourceError(f"Only {allowed} files can be added (got {suffix or 'no extension'}).")
+    return name
+
+
+# -- metadata ------------------------------------------------------------------------------------
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """Front matter or sidecar of a file; {} when it has none or it cannot be read."""
+    try:
+        if path.suffix.lower() in (".pdf", ".html", ".htm"):
+            side = path.with_name(path.name + SIDECAR)
+            if not side.is_file():
+                return {}
+            data = yaml.safe_load(side.read_text(encoding="utf-8"))
+        else:
+            head = path.read_bytes()[:65536].decode("utf-8-sig", errors="replace")
+            data, _ = parse_front_matter(head.replace("\r\n", "\n"))
+    except (OSError, yaml.YAMLError, LoadError) as error:
+        log.debug("No metadata for %s: %s", path, error)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _one_line(field: str, value: str) -> str:
+    value = " ".join((value or "").split())
+    if not value:
+        raise SourceError(f"The {field} is required.")
+    if len(value) > MAX_FIELD_CHARS:
+        raise SourceError(f"The {field} is longer than {MAX_FIELD_CHARS} characters.")
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise SourceError(f"The {field} contains control characters.")
+    return value
+
+
+def _check_url(url: str) -> str:
+    url = (url or "").strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise SourceError("The url must be a full http:// or https:// address.")
+    if len(url) > 2000:
+        raise SourceError("The url is longer than 2,000 characters.")
+    return url
+
+
+def _check_date(published: str) -> str:
+    published = (published or "").strip()
+    try:
+        if not _ISO_DATE.fullmatch(published):
+            raise ValueError
+        dt.date.fromisoformat(published)
+    except ValueError:
+        raise SourceError("The date must be an ISO date like 2024-05-31.") from None
+    return published
+
+
+def _check_jurisdiction(jurisdiction: str) -> str:
+    code = (jurisdiction or "").strip().upper()
+    if not _JURISDICTION.fullmatch(code):
+        raise SourceError("The jurisdiction must be a short code like US, EU, UK or CN.")
+    return code
+
+
+def _dump(meta: dict[str, Any]) -> str:
+    return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
+
+
+def _with_front_matter(data: bytes, meta: dict[str, Any]) -> bytes:
+    """The text with our front matter on top, keeping extra keys of any front matter it had."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise SourceError(f"The file is not UTF-8 text (bad byte at {error.start}).") from None
+    if "\x00" in text:
+        raise SourceError("The file contains NUL bytes: it is not a text file.")
+    text = text.replace("\r\n", "\n")
+    try:
+        existing, body_start = parse_front_matter(text)
+    except LoadError as error:
+        raise SourceError(f"The file's own front matter is broken: {error}") from None
+    merged = {**existing, **meta}
+    body = text[body_start:].lstrip("\n")
+    if not body.strip():
+        raise SourceError("The file has no text after its front matter.")
+    return f"---\n{_dump(merged)}---\n{body}".encode()
+
+
+def _check_binary(suffix: str, data: bytes) -> None:
+    if suffix == ".pdf" and data.lstrip()[:5] != b"%PDF-":
+        raise SourceError("The file does not look like a PDF.")
+    if suffix == ".html" and b"\x00" in data:
+        raise SourceError("The file does not look like HTML (it contains NUL bytes).")
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    """Write atomically and never replace an existing file (or follow a symlink) at `target`."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, target)  # fails if anything, even a dangling symlink, has that name
+        except FileExistsError:
+            raise SourceError(f"A source named {target.name} already exists; remove it first.") from None
+    finally:
+        os.unlink(tmp)
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -1,0 +1,293 @@
+"""Knowledge files -> source texts with metadata -> heading-aware chunks with offsets.
+
+Every chunk keeps the character offsets of its text in the source text, so that any quote taken
+from a chunk can be checked against the file it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from bot.rag.types import Failure
+
+log = logging.getLogger(__name__)
+
+SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
+SIDECAR = ".meta.yaml"
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_TEXT_CHARS = 2_000_000
+CHUNK_SIZE = 900
+CHUNK_OVERLAP = 150
+META_KEYS = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of")
+SKIPPED_SECTIONS = {"sources", "references", "further reading"}
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+
+
+class LoadError(Exception):
+    """A file that cannot be used; the message says why."""
+
+
+@dataclass
+class SourceText:
+    """The text of one knowledge file and its metadata."""
+
+    source: str  # "knowledge/name.md": the folder's name and the path below it
+    text: str  # the text quotes are checked against (the file itself for Markdown and text)
+    body_start: int  # where the body starts, after any front matter
+    meta: dict[str, Any] = field(default_factory=dict)
+    verbatim_file: bool = True  # False for HTML/PDF, whose text is extracted
+
+
+def source_name(knowledge_dir: Path, path: Path) -> str:
+    """The `source` of a file: the knowledge folder's name, then the path below it."""
+    return f"{knowledge_dir.name}/{path.relative_to(knowledge_dir).as_posix()}"
+
+
+def source_path(knowledge_dir: Path, source: str) -> Path:
+    """The file behind a `source` value."""
+    _, _, rel = source.partition("/")
+    return knowledge_dir / rel
+
+
+def iter_files(knowledge_dir: Path) -> Iterator[Path]:
+    """Knowledge files below the folder, in a stable order; hidden files and sidecars skipped."""
+    if not knowledge_dir.is_dir():
+        return
+    for path in sorted(knowledge_dir.rglob("*")):
+        rel = path.relative_to(knowledge_dir)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if path.name.endswith(SIDECAR) or path.name.lower() == "readme.md":
+            continue
+        yield path
+
+
+def load_all(knowledge_dir: Path) -> tuple[list[SourceText], list[Failure]]:
+    """Read every knowledge file; a file that fails is reported, never fatal."""
+    texts: list[SourceText] = []
+    failures: list[Failure] = []
+    for path in iter_files(knowledge_dir):
+        source = source_name(knowledge_dir, path)
+        try:
+            texts.append(load_file(knowledge_dir, path))
+        except LoadError as error:
+            log.warning("Skipped %s: %s", source, error)
+            failures.append(Failure(source, str(error)))
+        except Exception as error:  # a broken file must never stop the run
+            log.warning("Skipped %s: unexpected %s: %s", source, type(error).__name__, error)
+            failures.append(Failure(source, f"could not be read ({type(error).__name__}: {error})"))
+    return texts, failures
+
+
+def load_file(knowledge_dir: Path, path: Path) -> SourceText:
+    """One knowledge file as a SourceText, or LoadError saying why not."""
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise LoadError(f"unsupported file type {suffix or '(none)'}; use .md, .txt, .html or .pdf")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise LoadError(f"file is {size // (1024 * 1024)} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    source = source_name(knowledge_dir, path)
+    if suffix == ".pdf":
+        text, meta, verbatim = _read_pdf(path), _sidecar(path), False
+        body_start = 0
+    elif suffix in {".html", ".htm"}:
+        text, title = _read_html(path)
+        meta, verbatim, body_start = _sidecar(path), False, 0
+        meta.setdefault("title", title)
+    else:
+        text = _read_text(path)
+        meta, body_start = parse_front_matter(text)
+        verbatim = True
+    if len(text) > MAX_TEXT_CHARS:
+        raise LoadError(f"text is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+    if not text[body_start:].strip():
+        raise LoadError("no readable text")
+    meta = normalise_meta(meta, default_title=path.stem.replace("-", " ").replace("_", " "))
+    return SourceText(source=source, text=text, body_start=body_start, meta=meta, verbatim_file=verbatim)
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise LoadError(f"not UTF-8 text (byte {error.start})") from None
+    if "\x00" in text:
+        raise LoadError("contains NUL bytes: not a text file")
+    return text.replace("\r\n", "\n")
+
+
+def _read_html(path: Path) -> tuple[str, str]:
+    from bs4 import BeautifulSoup
+
+    html = _read_text(path)
+    soup = BeautifulSoup(html, "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "template", "svg"]):
+        tag.decompose()
+    lines = [line.strip() for line in soup.get_text("\n").splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return text, title
+
+
+def _read_pdf(path: Path) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+    except PdfReadError as error:
+        raise LoadError(f"not a readable PDF ({error})") from None
+    text = "\n\n".join(page for page in pages if page)
+    if not text.strip():
+        raise LoadError("the PDF has no text layer (scanned images need OCR first)")
+    return text
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    side = path.with_name(path.name + SIDECAR)
+    if not side.exists():
+        return {}
+    try:
+        data = yaml.safe_load(side.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise LoadError(f"broken metadata in {side.name}: {_yaml_reason(error)}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise LoadError(f"metadata in {side.name} is not a mapping of keys to values")
+    return data
+
+
+def parse_front_matter(text: str) -> tuple[dict[str, Any], int]:
+    """YAML front matter between '---' lines at the top: (mapping, offset of the body)."""
+    if not text.startswith("---\n"):
+        return {}, 0
+    end = text.find("\n---", 3)
+    while end != -1 and text[end + 4 : end + 5] not in ("\n", ""):
+        end = text.find("\n---", end + 4)
+    if end == -1:
+        raise LoadError("front matter starts with '---' but has no closing '---' line")
+    try:
+        data = yaml.safe_load(text[4:end])
+    except yaml.YAMLError as error:
+        raise LoadError(f"broken front matter: {_yaml_reason(error, first_line=2)}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise LoadError("front matter is not a mapping of keys to values")
+    body_start = end + 4
+    if text[body_start : body_start + 1] == "\n":
+        body_start += 1
+    return data, body_start
+
+
+def _yaml_reason(error: yaml.YAMLError, first_line: int = 1) -> str:
+    """The parser's complaint, with the line number in the file."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return f"{problem} (line {mark.line + first_line})" if mark is not None else str(problem)
+
+
+def normalise_meta(meta: dict[str, Any], *, default_title: str) -> dict[str, Any]:
+    """Front matter -> flat metadata that Chroma can store (strings only)."""
+    out: dict[str, Any] = {}
+    for key in META_KEYS:
+        value = meta.get(key)
+        if isinstance(value, dt.date | dt.datetime):
+            value = value.isoformat()[:10]
+        out[key] = "" if value is None else str(value).strip()
+    out["title"] = out["title"] or default_title
+    out["jurisdiction"] = out["jurisdiction"].upper()
+    tags = meta.get("tags") or []
+    out["tags"] = ", ".join(str(t) for t in tags) if isinstance(tags, list) else str(tags)
+    urls = meta.get("urls") or []
+    out["urls"] = " ".join(str(u) for u in urls) if isinstance(urls, list) else str(urls)
+    return out
+
+
+@dataclass(frozen=True)
+class Section:
+    headings: tuple[str, ...]
+    start: int
+    end: int
+
+
+def sections(text: str, body_start: int) -> list[Section]:
+    """The body cut at Markdown headings, each with its heading path."""
+    marks = [m for m in _HEADING.finditer(text) if m.start() >= body_start]
+    out: list[Section] = []
+    path: list[tuple[int, str]] = []
+    cursor = body_start
+    heads: tuple[str, ...] = ()
+    for mark in marks:
+        if mark.start() > cursor:
+            out.append(Section(heads, cursor, mark.start()))
+        level, name = len(mark.group(1)), mark.group(2).strip()
+        path = [(lvl, n) for lvl, n in path if lvl < level] + [(level, name)]
+        heads = tuple(n for _, n in path)
+        cursor = mark.end()
+    if cursor < len(text):
+        out.append(Section(heads, cursor, len(text)))
+    return out
+
+
+_splitter = RecursiveCharacterTextSplitter(
+    chunk_size=CHUNK_SIZE,
+    chunk_overlap=CHUNK_OVERLAP,
+    separators=["\n\n", "\n", "。", ". ", "; ", ", ", " ", ""],
+    keep_separator="end",
+    add_start_index=True,
+)
+
+
+def chunk(doc: SourceText) -> list[Document]:
+    """Heading-aware, size-bounded chunks; page_content is a context line plus the verbatim text."""
+    chunks: list[Document] = []
+    title = doc.meta["title"]
+    for section in sections(doc.text, doc.body_start):
+        if section.headings and section.headings[-1].strip().lower() in SKIPPED_SECTIONS:
+            continue
+        raw = doc.text[section.start : section.end]
+        for piece in _splitter.create_documents([raw]):
+            body = piece.page_content
+            offset = section.start + int(piece.metadata["start_index"])
+            stripped = body.strip()
+            if len(stripped) < 20:
+                continue
+            lead = body.find(stripped)
+            start = offset + lead
+            end = start + len(stripped)
+            assert doc.text[start:end] == stripped
+            heading = " > ".join(h for h in section.headings if h != title)
+            context = f"{title} — {heading}" if heading else title
+            header = context + "\n\n"
+            chunks.append(
+                Document(
+                    page_content=header + stripped,
+                    metadata={
+                        **doc.meta,
+                        "source": doc.source,
+                        "headings": heading,
+                        "start": start,
+                        "end": end,
+                        "header_len": len(header),
+                        "chunk": len(chunks),
+                        "verbatim_file": doc.verbatim_file,
+                    },
+                )
+            )
+    return chunks

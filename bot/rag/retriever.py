@@ -1,0 +1,216 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) results fused by reciprocal rank.
+
+Dense search finds passages that mean the same thing in other words; BM25 finds exact case
+names, docket numbers and statute sections that an embedding blurs. Every candidate also gets
+its cosine similarity to the question, which the relevance floor is judged on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from chromadb.api import ClientAPI
+from langchain_core.embeddings import Embeddings
+from rank_bm25 import BM25Okapi
+
+from bot.config import Settings
+from bot.rag import store
+from bot.rag.errors import IndexNotReady
+from bot.rag.text import tokens
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+CANDIDATES = 24
+JURISDICTION_BONUS = 1.0 / (RRF_K + 3)  # a named jurisdiction lifts its passages a few ranks
+
+
+@dataclass
+class Hit:
+    """A retrieved chunk with its scores."""
+
+    id: str
+    text: str  # page_content: context line + verbatim body
+    meta: dict[str, Any]
+    dense: float = 0.0  # cosine similarity to the question
+    lexical: float = 0.0  # share of the question's weighted terms found in the chunk
+    fused: float = 0.0
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+    @property
+    def body(self) -> str:
+        return self.text[int(self.meta.get("header_len", 0)) :]
+
+    @property
+    def source(self) -> str:
+        return str(self.meta.get("source", ""))
+
+
+@dataclass
+class _Corpus:
+    collection: str
+    generation: int
+    ids: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    metas: list[dict[str, Any]] = field(default_factory=list)
+    token_sets: list[set[str]] = field(default_factory=list)
+    bm25: BM25Okapi | None = None
+    idf: dict[str, float] = field(default_factory=dict)
+
+
+class HybridRetriever:
+    """Dense + BM25 over the active collection; reloads itself when a reindex switches it."""
+
+    def __init__(self, settings: Settings, client: ClientAPI, embeddings: Embeddings) -> None:
+        self.settings = settings
+        self.client = client
+        self.embeddings = embeddings
+        self._corpus: _Corpus | None = None
+        self._lock = threading.Lock()
+
+    def corpus(self) -> _Corpus:
+        """The active collection's chunks and BM25 index, rebuilt when the pointer moves."""
+        pointer = store.read_pointer(self.client, self.settings)
+        if pointer is None:
+            raise IndexNotReady("The knowledge index is empty. Build it with `python bot.py reindex`.")
+        if pointer.embedding_model != self.settings.embedding_model_id:
+            raise IndexNotReady(
+                f"The index was built with the embedding model {pointer.embedding_model}, but "
+                f"{self.settings.embedding_model_id} is configured. Rebuild it with "
+                "`python bot.py reindex --full` (or /reindex full:True)."
+            )
+        with self._lock:
+            current = self._corpus
+            if current and (current.collection, current.generation) == (pointer.active, pointer.generation):
+                return current
+            self._corpus = self._load(pointer.active, pointer.generation)
+            return self._corpus
+
+    def _load(self, name: str, generation: int) -> _Corpus:
+        collection = self.client.get_collection(name, embedding_function=None)
+        got = collection.get(include=["documents", "metadatas"])
+        corpus = _Corpus(name, generation, list(got["ids"]), list(got["documents"] or []),
+                         [dict(m) for m in got["metadatas"] or []])
+        tokenised = [tokens(t) for t in corpus.texts]
+        corpus.token_sets = [set(t) for t in tokenised]
+        if tokenised:
+            corpus.bm25 = BM25Okapi(tokenised)
+            n = len(tokenised)
+            df: dict[str, int] = defaultdict(int)
+            for token_set in corpus.token_sets:
+                for token in token_set:
+                    df[token] += 1
+            corpus.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        log.info("Loaded %d chunks of %s for lexical search", len(corpus.ids), name)
+        return corpus
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 6,
+        jurisdiction: str | None = None,
+        boost: set[str] | None = None,
+        per_source: int = 2,
+    ) -> list[Hit]:
+        """The best `k` chunks, fused, deduplicated, at most `per_source` from one file."""
+        corpus = self.corpus()
+        if not corpus.ids:
+            return []
+        query_vector = self.embeddings.embed_query(query)
+        hits: dict[str, Hit] = {}
+        where = {"jurisdiction": jurisdiction.upper()} if jurisdiction else None
+        collection = self.client.get_collection(corpus.collection, embedding_function=None)
+        dense = collection.query(
+            query_embeddings=[query_vector],
+            n_results=min(CANDIDATES, len(corpus.ids)),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        for rank, (cid, text, meta, distance) in enumerate(
+            zip(dense["ids"][0], (dense["documents"] or [[]])[0], (dense["metadatas"] or [[]])[0],
+                (dense["distances"] or [[]])[0], strict=True)
+        ):
+            hits[cid] = Hit(cid, text or "", dict(meta or {}), dense=1.0 - float(distance), dense_rank=rank)
+        query_tokens = tokens(query)
+        if corpus.bm25 is not None and query_tokens:
+            scores = corpus.bm25.get_scores(query_tokens)
+            order = np.argsort(-scores)
+            rank = 0
+            for i in order:
+                if scores[i] <= 0 or rank >= CANDIDATES:
+                    break
+                meta = corpus.metas[i]
+                if jurisdiction and str(meta.get("jurisdiction", "")).upper() != jurisdiction.upper():
+                    continue
+                cid = corpus.ids[i]
+                hit = hits.get(cid) or Hit(cid, corpus.texts[i], meta)
+                hit.bm25_rank = rank
+                hits[cid] = hit
+                rank += 1
+        self._fill_dense(collection, query_vector, [h for h in hits.values() if h.dense_rank is None])
+        weights = {t: corpus.idf.get(t, 0.0) for t in set(query_tokens)}
+        total = sum(weights.values()) or 1.0
+        index_of = {cid: i for i, cid in enumerate(corpus.ids)}
+        for hit in hits.values():
+            token_set = corpus.token_sets[index_of[hit.id]] if hit.id in index_of else set(tokens(hit.text))
+            hit.lexical = sum(w for t, w in weights.items() if t in token_set) / total
+            hit.fused = sum(1.0 / (RRF_K + r) for r in (hit.dense_rank, hit.bm25_rank) if r is not None)
+            if boost and str(hit.meta.get("jurisdiction", "")).upper() in boost:
+                hit.fused += JURISDICTION_BONUS
+        ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)
+        return spread(ranked, k=k, per_source=per_source, boost=boost)
+
+    def _fill_dense(self, collection: Any, query_vector: list[float], hits: list[Hit]) -> None:
+        """Cosine similarity for chunks that only BM25 found."""
+        if not hits:
+            return
+        got = collection.get(ids=[h.id for h in hits], include=["embeddings"])
+        q = np.asarray(query_vector, dtype=np.float32)
+        q /= np.linalg.norm(q) or 1.0
+        vectors = {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"], strict=True)}
+        for hit in hits:
+            vector = vectors.get(hit.id)
+            if vector is not None:
+                hit.dense = float(vector @ q / (np.linalg.norm(vector) or 1.0))
+
+
+def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None = None) -> list[Hit]:
+    """Top `k` with overlapping chunks of one file merged away and at most `per_source` a file;
+    when the question names several jurisdictions, each named one gets a place if it has any hit."""
+    chosen: list[Hit] = []
+    per: dict[str, int] = defaultdict(int)
+
+    def overlaps(hit: Hit) -> bool:
+        for other in chosen:
+            if other.source == hit.source and int(hit.meta["start"]) < int(other.meta["end"]) and int(
+                other.meta["start"]
+            ) < int(hit.meta["end"]):
+                return True
+        return False
+
+    def take(hit: Hit) -> None:
+        chosen.append(hit)
+        per[hit.source] += 1
+
+    if boost and len(boost) > 1:
+        for code in sorted(boost):
+            for hit in ranked:
+                if str(hit.meta.get("jurisdiction", "")).upper() == code:
+                    if hit not in chosen:
+                        take(hit)
+                    break
+    for hit in ranked:
+        if len(chosen) >= k:
+            break
+        if hit in chosen or per[hit.source] >= per_source or overlaps(hit):
+            continue
+        take(hit)
+    return sorted(chosen, key=lambda h: h.fused, reverse=True)

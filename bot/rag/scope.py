@@ -1,0 +1,92 @@
+"""Is a question for us? Requests to refuse, and questions outside AI, copyright and tech law."""
+
+from __future__ import annotations
+
+import re
+
+from bot.rag.text import ABBREVIATION, tokens
+
+REFUSALS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"\b(invent|make up|made[- ]up|fabricate|fake|hallucinate|create)\b.{0,40}\b(citation|cite|case|source|reference|quote|precedent|ruling)s?\b", re.I | re.S),
+        "I only cite sources that really exist in my knowledge base, so I can't invent a citation or a case.",
+    ),
+    (
+        re.compile(r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic(y|ies)|previous|above)", re.I | re.S),
+        "I can't set my instructions aside. Ask me about AI and copyright law and I'll answer from my sources.",
+    ),
+    (
+        re.compile(r"\b(system|hidden|initial|your)\s+(prompt|instructions)\b|\bprompt\s+injection\b|\bjailbreak\b|\bdeveloper mode\b|\bDAN\b", re.I),
+        "I don't share or change how I'm configured. Ask me about AI and copyright law instead.",
+    ),
+    (
+        re.compile(r"\b(api[ _-]?key|openai[ _-]?key|discord[ _-]?token|bot token|access token|secret key|password|credentials|\.env\b|environment variables?)\b", re.I),
+        "I never share keys, tokens or other secrets.",
+    ),
+    (
+        re.compile(r"\b(pretend|act|roleplay|role-play|be)\b.{0,25}\b(my|a|an)\s+(lawyer|attorney|solicitor|barrister|counsel)\b|\b(promise|guarantee|assure)\b.{0,30}\b(win|won't lose|will not lose|case|outcome|safe)\b", re.I | re.S),
+        "I'm not a lawyer and can't promise any outcome. I can explain what my sources say, with citations; for your own case, ask a qualified lawyer.",
+    ),
+    (
+        re.compile(r"\b(ping|mention|tag|notify)\s+(@?everyone|@?here|all (the )?(users|members))\b", re.I),
+        "I don't ping people. Ask me about AI and copyright law instead.",
+    ),
+    (re.compile(r"忽略.{0,10}(指令|指示|提示)|系统提示|(编造|捏造).{0,10}(引用|案例|判例)"), "我不能这样做。请问我关于人工智能与版权法的问题，我会注明出处。"),
+]
+
+# Words that put a question on our subject even when retrieval is weak.
+TOPIC_WORDS = frozenset(
+    """copyright copyrights copyrighted copyrightable copyrightability author authors authorship
+    ai a.i artificial intelligence generative genai gen-ai llm llms chatgpt gpt openai anthropic claude
+    midjourney stable diffusion dall-e dalle sora suno udio gemini copilot meta llama stability
+    train training trained dataset datasets scrape scraping scraped tdm mining model models
+    infringe infringes infringed infringement infringing fair use dealing license licence licensing
+    licensed royalties royalty patent patents trademark trademarks ip intellectual property
+    deepfake deepfakes replica replicas voice clone likeness publicity label labelling labeling
+    watermark watermarks watermarking metadata disclosure court ruling judgment judgement lawsuit sue
+    sued suing lawsuit lawsuits case law laws legal illegal legally statute act regulation directive
+    registration register registered protect protected protection own ownership owns public domain
+    work works artwork art image images picture pictures song songs music lyrics book books novel
+    output outputs prompt prompts generated generate generator""".split()
+) | frozenset(["版权", "著作权", "人工智能", "著作権", "저작권", "인공지능", "生成"])
+
+
+def refusal(question: str) -> str | None:
+    """The refusal message when the question asks for something we will not do, else None."""
+    for pattern, message in REFUSALS:
+        if pattern.search(question):
+            return message
+    return None
+
+
+def mentions_topic(question: str) -> bool:
+    """Whether the question uses a word of our subject."""
+    lowered = question.lower()
+    if any(word in lowered for word in TOPIC_WORDS if not word.isascii()):
+        return True
+    return any(t in TOPIC_WORDS for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
+
+
+_CASE_HINT = re.compile(r"\b(v\.?|vs\.?|versus|case|ruling|court|judgment|judgement|lawsuit|sued|act|law|bill|statute|decision|directive|regulation)\b", re.I)
+_PROPER = re.compile(r"\b([A-Z][a-zA-Z]{2,})\b")
+_LEGAL_ABBREVIATIONS = frozenset("cir app supp dist ct cal del colo ewhc uksc cjeu bgh lg olg fed reg usc".split())
+
+
+def unknown_names(question: str, vocabulary: set[str] | dict[str, float]) -> list[str]:
+    """Capitalised names in a question about a specific case or law that no source mentions
+    (for example an invented case): the sources cannot cover it."""
+    if not _CASE_HINT.search(question):
+        return []
+    names = []
+    text = question.strip()
+    for match in _PROPER.finditer(text):
+        word = match.group(1)
+        token = word.lower()
+        before = text[: match.start()].rstrip()
+        starts_sentence = not before or (before[-1] in ".!?" and not ABBREVIATION.search(before))
+        if starts_sentence or token in TOPIC_WORDS or token in vocabulary or token in _LEGAL_ABBREVIATIONS:
+            continue
+        if not tokens(word):
+            continue
+        names.append(word)
+    return names
