@@ -99,7 +99,7 @@ def extractive(
         scored.append((0.65 * float(sim) + 0.35 * lexical - 0.02 * i, i, s))
     scored.sort(key=lambda x: x[0], reverse=True)
     best = scored[0][0]
-    chosen: dict[int, list[Sentence]] = defaultdict(list)
+    chosen: dict[int, list[Sentence]] = {}
     count = 0
     seen: list[set[str]] = []
     sources: set[str] = set()  # one citation per file
@@ -109,7 +109,7 @@ def extractive(
         words = set(tokens(s.text))
         if any(len(words & other) / (len(words | other) or 1) > 0.6 for other in seen):
             continue
-        picked = chosen[i]
+        picked = chosen.get(i, [])
         if len(picked) >= 2 or (not picked and hits[i].source in sources):
             continue
         if picked:
@@ -117,7 +117,7 @@ def extractive(
             hi = max(p.end for p in picked + [s])
             if hi - lo > MAX_QUOTE_CHARS:
                 continue
-        picked.append(s)
+        chosen[i] = [*picked, s]
         sources.add(hits[i].source)
         seen.append(words)
         count += 1

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 import time
+from dataclasses import dataclass
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from bot.rag import scope, store
 from bot.rag.embeddings import make_embeddings
 from bot.rag.errors import EngineError, QuestionError, StoreUnavailable
 from bot.rag.retriever import Hit, HybridRetriever
-from bot.rag.text import jurisdictions_in
+from bot.rag.text import is_mostly_cjk, jurisdictions_in
 from bot.rag.types import Answer, AnswerDelta, Citation, Status, Turn
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ ANSWER_FLOOR = 0.42
 # A passage weaker than that still counts when it holds most of the question's rarer words.
 LEXICAL_FLOOR = 0.55
 LEXICAL_DENSE_FLOOR = 0.25
+CJK_LEXICAL_FLOOR = 0.35
 # Below this, with no word of our subject in the question, the question is not for us.
 TOPIC_FLOOR = 0.30
 PASSAGES = 5
@@ -55,6 +57,15 @@ def clean_question(question: str) -> str:
     """Collapse whitespace and defuse mass mentions in the question text."""
     text = re.sub(r"\s+", " ", question or "").strip()
     return re.sub(r"@(everyone|here)\b", r"\1", text)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A question that passed the checks, with the passages to answer from."""
+
+    question: str
+    hits: list[Hit]
+    retrieved: list[str]  # sources of all retrieved passages, in rank order
 
 
 class Engine:
@@ -108,16 +119,17 @@ class Engine:
         prepared = self._prepare(question, jurisdiction, history)
         if isinstance(prepared, Answer):
             return self._finish(prepared, started)
-        text, hits = prepared
+        text, hits = prepared.question, prepared.hits
         llm = self.llm()
         if llm is None:
-            return self._finish(self._extractive(text, hits), started)
+            return self._finish(self._extractive(text, hits), started, prepared)
         try:
             reply = llm.invoke(answering.build_messages(text, hits, history))
         except Exception as error:  # the model's failures must not cost the user an answer
             log.warning("The language model failed (%s): falling back to quotes", _describe(error))
-            return self._finish(self._extractive(text, hits, note=MODEL_UNAVAILABLE_NOTE), started)
-        return self._finish(self._verified(text, str(reply.content), hits), started)
+            result = self._extractive(text, hits, note=MODEL_UNAVAILABLE_NOTE)
+            return self._finish(result, started, prepared)
+        return self._finish(self._verified(text, str(reply.content), hits), started, prepared)
 
     async def astream(
         self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
@@ -128,10 +140,10 @@ class Engine:
         if isinstance(prepared, Answer):
             yield self._finish(prepared, started)
             return
-        text, hits = prepared
+        text, hits = prepared.question, prepared.hits
         llm = self.llm()
         if llm is None:
-            yield self._finish(await asyncio.to_thread(self._extractive, text, hits), started)
+            yield self._finish(await asyncio.to_thread(self._extractive, text, hits), started, prepared)
             return
         parts: list[str] = []
         try:
@@ -143,9 +155,9 @@ class Engine:
         except Exception as error:
             log.warning("The language model failed mid-answer (%s): falling back to quotes", _describe(error))
             fallback = await asyncio.to_thread(self._extractive, text, hits, note=MODEL_UNAVAILABLE_NOTE)
-            yield self._finish(fallback, started)
+            yield self._finish(fallback, started, prepared)
             return
-        yield self._finish(self._verified(text, "".join(parts), hits), started)
+        yield self._finish(self._verified(text, "".join(parts), hits), started, prepared)
 
     async def aanswer(
         self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
@@ -162,7 +174,7 @@ class Engine:
 
     def _prepare(
         self, question: str, jurisdiction: str | None, history: Sequence[Turn]
-    ) -> Answer | tuple[str, list[Hit]]:
+    ) -> Answer | _Prepared:
         """Checks and retrieval: a finished decline, or the question and passages to answer from."""
         text = clean_question(question)
         if not text:
@@ -190,19 +202,28 @@ class Engine:
         on_topic = scope.mentions_topic(text) or (best is not None and best.dense >= TOPIC_FLOOR)
         if not on_topic:
             return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive")
-        strong = [h for h in hits if self._relevant(h)]
-        unknown = scope.unknown_names(text, self.retriever.corpus().idf)
+        retrieved = [h.source for h in hits]
+        cjk = is_mostly_cjk(text)
+        strong = [h for h in hits if self._relevant(h, cjk)]
+        corpus = self.retriever.corpus()
+        unknown = scope.unknown_names(text, corpus.idf, corpus.has_phrase)
         if not strong or unknown:
             message = NO_ANSWER_TEXT
             if unknown:
                 message = f"My sources don't mention {', '.join(unknown[:3])}, so I can't answer that. " + (
                     "Try rephrasing, or ask an admin to add a source that covers it."
                 )
-            return Answer(text, Status.NO_ANSWER, message, "extractive", closest=self._closest(hits))
-        return text, strong
+            return Answer(
+                text, Status.NO_ANSWER, message, "extractive", closest=self._closest(hits), retrieved=retrieved
+            )
+        return _Prepared(text, strong, retrieved)
 
     @staticmethod
-    def _relevant(hit: Hit) -> bool:
+    def _relevant(hit: Hit, cjk: bool = False) -> bool:
+        """The relevance floor. The local model reads English only, so for questions written in
+        Chinese, Japanese or Korean the lexical match (character bigrams) decides alone."""
+        if cjk:
+            return hit.lexical >= CJK_LEXICAL_FLOOR
         return hit.dense >= ANSWER_FLOOR or (hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR)
 
     def _extractive(self, question: str, hits: list[Hit], note: str = "") -> Answer:
@@ -232,7 +253,9 @@ class Engine:
         return out
 
     @staticmethod
-    def _finish(result: Answer, started: float) -> Answer:
+    def _finish(result: Answer, started: float, prepared: _Prepared | None = None) -> Answer:
+        if prepared is not None:
+            result.retrieved = prepared.retrieved
         result.latency_ms = round((time.perf_counter() - started) * 1000)
         return result
 

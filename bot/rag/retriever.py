@@ -63,6 +63,11 @@ class _Corpus:
     token_sets: list[set[str]] = field(default_factory=list)
     bm25: BM25Okapi | None = None
     idf: dict[str, float] = field(default_factory=dict)
+    lowered: str = ""  # all chunk texts, lower-cased, for phrase look-ups
+
+    def has_phrase(self, phrase: str) -> bool:
+        """Whether any chunk contains the phrase (case and spacing aside)."""
+        return " ".join(phrase.lower().split()) in self.lowered
 
 
 class HybridRetriever:
@@ -98,6 +103,7 @@ class HybridRetriever:
         got = collection.get(include=["documents", "metadatas"])
         corpus = _Corpus(name, generation, list(got["ids"]), list(got["documents"] or []),
                          [dict(m) for m in got["metadatas"] or []])
+        corpus.lowered = "\n".join(" ".join(t.lower().split()) for t in corpus.texts)
         tokenised = [tokens(t) for t in corpus.texts]
         corpus.token_sets = [set(t) for t in tokenised]
         if tokenised:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.rag.text import ABBREVIATION, tokens
 
@@ -28,7 +29,7 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
         "I'm not a lawyer and can't promise any outcome. I can explain what my sources say, with citations; for your own case, ask a qualified lawyer.",
     ),
     (
-        re.compile(r"\b(ping|mention|tag|notify)\s+(@?everyone|@?here|all (the )?(users|members))\b", re.I),
+        re.compile(r"\b(ping|mention|tag|notify|alert)\s+(@?everyone|@?here|all (the )?(users|members|people)|(the\s+)?(whole|entire|full)\s+(server|channel|guild))\b", re.I),
         "I don't ping people. Ask me about AI and copyright law instead.",
     ),
     (re.compile(r"忽略.{0,10}(指令|指示|提示)|系统提示|(编造|捏造).{0,10}(引用|案例|判例)"), "我不能这样做。请问我关于人工智能与版权法的问题，我会注明出处。"),
@@ -67,23 +68,31 @@ def mentions_topic(question: str) -> bool:
     return any(t in TOPIC_WORDS for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
 
 
-_CASE_HINT = re.compile(r"\b(v\.?|vs\.?|versus|case|ruling|court|judgment|judgement|lawsuit|sued|act|law|bill|statute|decision|directive|regulation)\b", re.I)
+_CASE_HINT = re.compile(r"\b(v\.?|vs\.?|versus|case|ruling|court|judgment|judgement|lawsuit|sued|act|law|laws|bill|statute|decision|directive|regulation|rules?|requirements?)\b", re.I)
+_NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive|Code))\b")
 _PROPER = re.compile(r"\b([A-Z][a-zA-Z]{2,})\b")
 _LEGAL_ABBREVIATIONS = frozenset("cir app supp dist ct cal del colo ewhc uksc cjeu bgh lg olg fed reg usc".split())
 
 
-def unknown_names(question: str, vocabulary: set[str] | dict[str, float]) -> list[str]:
-    """Capitalised names in a question about a specific case or law that no source mentions
-    (for example an invented case): the sources cannot cover it."""
+def unknown_names(
+    question: str, vocabulary: set[str] | dict[str, float], has_phrase: Callable[[str], bool] = lambda _p: True
+) -> list[str]:
+    """Names in a question about a specific case or law that no source mentions (an invented
+    case, a statute we do not have, a country we do not cover): the sources cannot cover it.
+
+    Single capitalised words are looked up in the vocabulary of the sources; a named law
+    ("... Fairness Act") must appear in the sources as a whole phrase."""
     if not _CASE_HINT.search(question):
         return []
-    names = []
+    names = [m.group(1) for m in _NAMED_LAW.finditer(question) if not has_phrase(m.group(1))]
     text = question.strip()
     for match in _PROPER.finditer(text):
         word = match.group(1)
         token = word.lower()
         before = text[: match.start()].rstrip()
         starts_sentence = not before or (before[-1] in ".!?" and not ABBREVIATION.search(before))
+        if word.isupper() and len(word) <= 5:
+            continue  # acronyms (NYT, GEMA) are often written out in the sources
         if starts_sentence or token in TOPIC_WORDS or token in vocabulary or token in _LEGAL_ABBREVIATIONS:
             continue
         if not tokens(word):

@@ -114,3 +114,10 @@ def jurisdictions_in(question: str) -> set[str]:
             elif f" {word} " in lowered or f" {word}. " in lowered:
                 found.add(code)
     return found
+
+
+def is_mostly_cjk(text: str) -> bool:
+    """Whether most letters of a text are Chinese, Japanese or Korean."""
+    cjk = sum(len(run) for run in _CJK.findall(text))
+    latin = sum(len(m.group(0)) for m in _WORD.finditer(text))
+    return cjk > latin

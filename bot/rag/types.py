@@ -60,6 +60,7 @@ class Answer:
     note: str = ""  # e.g. "The language model was unavailable; quoting the sources directly."
     closest: list[Citation] = field(default_factory=list)  # declines: nearest sources, if useful
     latency_ms: int = 0
+    retrieved: list[str] = field(default_factory=list)  # sources in rank order (for evaluation)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `ask --json`."""

@@ -1,0 +1,256 @@
+"""Command line: python bot.py ask|reindex|eval|run|commands|sync."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    _quiet_libraries(args.verbose)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first.get("loc") else "a setting"
+        print(f"error: {name} is not valid: {first['msg']}", file=sys.stderr)
+        return 2
+    handler = {
+        "ask": cmd_ask,
+        "reindex": cmd_reindex,
+        "eval": cmd_eval,
+        "run": cmd_run,
+        "commands": cmd_commands,
+        "sync": cmd_sync,
+    }[args.command]
+    from bot.rag.errors import EngineError
+
+    try:
+        return int(handler(settings, args))
+    except EngineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python bot.py", description="AI & copyright law assistant: answers with cited sources."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", help="answer a question with citations")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--jurisdiction", help="only sources from this jurisdiction (CN, US, EU, UK, ...)")
+    reindex = sub.add_parser("reindex", help="bring the index in step with the knowledge folder")
+    reindex.add_argument("--full", action="store_true", help="rebuild from scratch, then switch over")
+    reindex.add_argument("--json", action="store_true", help="print one JSON summary object")
+    evaluate = sub.add_parser("eval", help="answer a question set (JSON lines) and score it")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--out", type=Path, help="write one result per line here")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    sub.add_parser("run", help="start the Discord bot")
+    sub.add_parser("commands", help="print the slash commands that would be synced, as JSON")
+    sub.add_parser("sync", help="sync the slash commands globally (needs DISCORD_TOKEN)")
+    return parser
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    for name in ("chromadb", "httpx", "sentence_transformers", "transformers", "langchain", "openai"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
+    try:
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr for reindexing."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.last = ""
+
+    def __call__(self, progress: Any) -> None:
+        if progress.phase == "done":
+            if self.last:
+                self.stream.write("\n")
+                self.stream.flush()
+                self.last = ""
+            return
+        if progress.phase == "loading":
+            line = "Reading the knowledge folder..."
+        elif progress.phase == "switching":
+            line = f"Switching to the new index ({progress.chunks_done} chunks)..."
+        else:
+            width = 30
+            filled = width * progress.percent // 100
+            line = (
+                f"Indexing [{'#' * filled}{'.' * (width - filled)}] {progress.percent:3d}% "
+                f"{progress.files_done}/{progress.files_total} files, {progress.chunks_done} chunks"
+            )
+        if line != self.last:
+            self.stream.write("\r" + line.ljust(len(self.last)))
+            self.stream.flush()
+            self.last = line
+
+
+def _indexer(settings: Settings) -> Any:
+    from bot.rag.indexer import Indexer
+
+    return Indexer(settings)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    print(
+        f"Indexed {report.files} files in {report.seconds:.1f} s: {report.added} chunks added, "
+        f"{report.updated} updated, {report.skipped} unchanged, {report.deleted} removed; "
+        f"{report.chunks} chunks in the index."
+    )
+    for failure in report.failed:
+        print(f"  skipped {failure.source}: {failure.reason}")
+
+
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    indexer = _indexer(settings)
+    report = indexer.reindex(full=args.full, progress=None if args.json else ProgressBar())
+    _print_report(report, args.json)
+    return 0
+
+
+def _engine_ready(settings: Settings, quiet: bool) -> Any:
+    """The engine, with the index built first when there is none (so the quickstart is one command)."""
+    from bot.rag import store
+    from bot.rag.engine import Engine
+
+    indexer = _indexer(settings)
+    if store.read_pointer(indexer.client, settings) is None:
+        print("No index yet: building it from the knowledge folder (once).", file=sys.stderr)
+        report = indexer.reindex(progress=ProgressBar())
+        if not quiet:
+            _print_report(report, False)
+    return Engine(settings, embeddings=indexer.embeddings.inner, client=indexer.client)
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    engine = _engine_ready(settings, args.json)
+    result = engine.answer(args.question, jurisdiction=args.jurisdiction)
+    if args.json:
+        data = result.to_dict()
+        data["latency_ms"] = round((time.perf_counter() - started) * 1000)
+        print(json.dumps(data, ensure_ascii=False))
+        return 0
+    print(render_text(result))
+    return 0
+
+
+def render_text(result: Any) -> str:
+    """An answer for a terminal: text, numbered sources with jurisdiction and date, disclaimer."""
+    lines = [result.answer]
+    if result.note:
+        lines += ["", f"({result.note})"]
+    if result.citations:
+        lines += ["", "Sources:"]
+        for c in result.citations:
+            where = ", ".join(x for x in (c.jurisdiction, c.published, c.publisher) if x)
+            lines.append(f"  [{c.n}] {c.title} ({where})")
+            if c.url:
+                lines.append(f"      {c.url}")
+    elif result.closest:
+        lines += ["", "Closest sources I have:"]
+        for c in result.closest:
+            lines.append(f"  - {c.title} ({c.jurisdiction}, {c.published}) {c.url}")
+    lines += ["", result.disclaimer]
+    return "\n".join(lines)
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.rag import evaluate
+
+    try:
+        rows = evaluate.read_questions(args.file)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    engine = _engine_ready(settings, True)
+    results = []
+    out = args.out.open("w", encoding="utf-8") if args.out else None
+    try:
+        for row in rows:
+            started = time.perf_counter()
+            result = engine.answer(str(row["question"]), jurisdiction=row.get("filter_jurisdiction"))
+            result.latency_ms = round((time.perf_counter() - started) * 1000)
+            results.append((row, result, result.retrieved))
+            if out:
+                out.write(json.dumps({"id": row["id"], **result.to_dict()}, ensure_ascii=False) + "\n")
+    finally:
+        if out:
+            out.close()
+    if not any("expect" in row for row in rows):
+        print(f"Answered {len(rows)} questions.")
+        return 0
+    report = evaluate.score(results, evaluate.QuoteChecker(settings.knowledge_dir))
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        print(evaluate.format_table(report))
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    runner = _discord_runner()
+    if runner is None:
+        return 2
+    return int(runner.run(settings))
+
+
+def cmd_commands(settings: Settings, args: argparse.Namespace) -> int:
+    runner = _discord_runner()
+    if runner is None:
+        return 2
+    print(json.dumps(runner.command_tree_json(settings), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_sync(settings: Settings, args: argparse.Namespace) -> int:
+    runner = _discord_runner()
+    if runner is None:
+        return 2
+    return int(runner.sync(settings))
+
+
+def _discord_runner() -> Any:
+    try:
+        from bot.discordbot import runner
+    except ImportError as error:
+        print(f"error: the Discord bot is not available in this install ({error}).", file=sys.stderr)
+        return None
+    return runner

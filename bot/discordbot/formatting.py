@@ -1,0 +1,470 @@
+"""Everything users read: answer text, sources embed, quotes, progress and summaries.
+
+Pure functions (apart from building `discord.Embed` objects), so they are cheap to test.
+Discord's limits: 2,000 characters a message; an embed's title 256, description 4,096, 25
+fields (name 256, value 1,024), footer 2,048, and 6,000 characters in all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+import discord
+from discord.utils import escape_markdown
+
+from bot.discordbot.feedback import FeedbackCounts
+from bot.rag.library import SourceFile
+from bot.rag.types import Answer, Citation, IndexStats, Progress, ReindexReport, Status
+
+MESSAGE_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_COUNT_LIMIT = 25
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256
+EMBED_TOTAL_LIMIT = 6000
+
+ANSWER_COLOUR = discord.Colour.blurple()
+DECLINE_COLOUR = discord.Colour.light_grey()
+OK_COLOUR = discord.Colour.green()
+WARN_COLOUR = discord.Colour.orange()
+
+JURISDICTIONS = {
+    "US": "United States",
+    "EU": "European Union",
+    "UK": "United Kingdom",
+    "CN": "China",
+    "DE": "Germany",
+    "FR": "France",
+    "JP": "Japan",
+    "KR": "South Korea",
+    "IN": "India",
+    "CA": "Canada",
+    "AU": "Australia",
+    "SG": "Singapore",
+    "INTL": "International",
+}
+
+
+def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - len(ellipsis))].rstrip() + ellipsis
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- splitting -----------------------------------------------------------------------------------
+
+_FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]+`")
+_MD_LINK = re.compile(r"\[[^\]\n]*\]\([^)\s]*\)")
+_ANGLE_URL = re.compile(r"<https?://[^>\s]+>")
+_BARE_URL = re.compile(r"https?://[^\s<>]+")
+_MARKER = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
+_PROTECTED = (_FENCE, _INLINE_CODE, _MD_LINK, _ANGLE_URL, _BARE_URL, _MARKER)
+
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_LINE = re.compile(r"\n")
+_SENTENCE = re.compile(r"[.!?][)\"'\u201d\u2019\]]*(?=\s)|[\u3002\uff01\uff1f]")
+_SPACE = re.compile(r"\s+")
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut text into messages of at most `limit` characters.
+
+    Cuts on paragraph, then line, then sentence, then word boundaries, and never inside a link,
+    a citation marker like [3], inline code or a code fence (a fence too long for one message is
+    closed and reopened so that every message stays valid Markdown).
+    """
+    text = text.strip()
+    if text.count("```") % 2:
+        text += "\n```"  # close an unterminated fence so that it can be protected
+    text = _reflow_long_fences(text, limit)
+    chunks: list[str] = []
+    while text:
+        if len(text) <= limit:
+            chunks.append(text)
+            break
+        cut = _find_cut(text, limit)
+        chunks.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return chunks
+
+
+def _protected_spans(text: str) -> list[tuple[int, int]]:
+    spans = [m.span() for pattern in _PROTECTED for m in pattern.finditer(text)]
+    return sorted(s for s in spans if s[1] - s[0] > 1)
+
+
+def _find_cut(text: str, limit: int) -> int:
+    spans = [s for s in _protected_spans(text) if s[0] < limit]
+
+    def allowed(pos: int) -> bool:
+        return 0 < pos <= limit and not any(start < pos < end for start, end in spans)
+
+    window = text[: limit + 1]
+    best_any = 0
+    levels = (
+        [m.start() for m in _PARAGRAPH.finditer(window)],
+        [m.start() for m in _LINE.finditer(window)],
+        [m.end() for m in _SENTENCE.finditer(window)],
+        [m.start() for m in _SPACE.finditer(window)],
+    )
+    for level, positions in enumerate(levels):
+        good = [p for p in positions if allowed(p) and text[:p].strip()]
+        if not good:
+            continue
+        best = max(good)
+        best_any = max(best_any, best)
+        if best >= limit // 2 or level == len(levels) - 1:
+            return best
+    if best_any:
+        return best_any
+    # No boundary at all: cut at the limit, or before a protected span that straddles it.
+    for start, end in spans:
+        if start < limit < end and start > 0:
+            return start
+    return limit
+
+
+def _reflow_long_fences(text: str, limit: int) -> str:
+    def reflow(match: re.Match[str]) -> str:
+        block = match.group(0)
+        if len(block) <= limit:
+            return block
+        head, newline, rest = block.partition("\n")
+        if not newline:
+            return block
+        opener = head if len(head) <= 40 else "```"
+        inner = rest[:-3] if rest.endswith("```") else rest
+        budget = limit - len(opener) - len("\n\n```")
+        if budget < 10:
+            return block
+        pieces: list[str] = []
+        current = ""
+        for line in inner.rstrip("\n").split("\n"):
+            while len(line) > budget:
+                if current:
+                    pieces.append(current)
+                    current = ""
+                pieces.append(line[:budget])
+                line = line[budget:]
+            candidate = f"{current}\n{line}" if current else line
+            if current and len(candidate) > budget:
+                pieces.append(current)
+                current = line
+            else:
+                current = candidate
+        pieces.append(current)
+        return "\n".join(f"{opener}\n{piece}\n```" for piece in pieces)
+
+    return _FENCE.sub(reflow, text)
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+_NAKED_URL = re.compile(r"(?<![<(\w])https?://[^\s<>()]+[^\s<>().,;:!?'\"]")
+
+DECLINE_HINTS = {
+    Status.NO_ANSWER: "Try rephrasing, or name the country you're asking about.",
+    Status.OUT_OF_SCOPE: "I answer questions about AI and copyright, IP and tech law.",
+    Status.REFUSED: "",
+}
+DECLINE_DEFAULTS = {
+    Status.NO_ANSWER: "I couldn't find an answer to that in my sources.",
+    Status.OUT_OF_SCOPE: "That's outside what I can help with.",
+    Status.REFUSED: "Sorry, I can't help with that.",
+}
+
+
+def quoted_question(question: str, limit: int = 300) -> str:
+    """The question echoed above an answer, on one quoted line."""
+    return "> " + truncate(one_line(question), limit)
+
+
+def answer_text(answer: Answer, *, echo: str | None = None) -> str:
+    """The message text of an answer: the answer with [n] markers, or a short friendly decline."""
+    parts: list[str] = []
+    if echo:
+        parts.append(quoted_question(echo))
+    if answer.status is Status.ANSWERED:
+        parts.append(_NAKED_URL.sub(lambda m: f"<{m.group(0)}>", answer.answer.strip()))
+    else:
+        parts.append(answer.answer.strip() or DECLINE_DEFAULTS[answer.status])
+        hint = DECLINE_HINTS[answer.status]
+        if hint:
+            parts.append(f"-# {hint}")
+    if answer.note:
+        parts.append(f"-# {one_line(answer.note)}")
+    return "\n\n".join(parts)
+
+
+def citation_entry(citation: Citation) -> str:
+    """One numbered source: title, then publisher · date · jurisdiction, then <url>."""
+    title = escape_markdown(truncate(one_line(citation.title) or citation.source, 200))
+    lines = [f"**[{citation.n}]** {title}"]
+    details = [escape_markdown(one_line(citation.publisher)), citation.published]
+    details.append(citation.jurisdiction)
+    meta = " · ".join(d for d in details if d)
+    if meta:
+        lines.append(truncate(meta, 300))
+    if citation.url:
+        lines.append(f"<{citation.url}>")
+    return "\n".join(lines)
+
+
+def sources_embed(
+    citations: Sequence[Citation], *, title: str = "Sources", disclaimer: str, colour: discord.Colour
+) -> discord.Embed:
+    """The numbered sources of an answer, with the not-legal-advice footer."""
+    entries = [citation_entry(c) for c in citations]
+    description = _fit_entries(entries, DESCRIPTION_LIMIT, separator="\n\n")
+    embed = discord.Embed(title=title, description=description, colour=colour)
+    embed.set_footer(text=disclaimer)
+    return clamp_embed(embed)
+
+
+def answer_embed(answer: Answer) -> discord.Embed | None:
+    """Sources for an answer; for a decline, the closest sources if the engine found any."""
+    if answer.status is Status.ANSWERED and answer.citations:
+        return sources_embed(
+            answer.citations, disclaimer=answer.disclaimer, colour=ANSWER_COLOUR
+        )
+    if answer.status is Status.NO_ANSWER and answer.closest:
+        return sources_embed(
+            answer.closest,
+            title="Closest sources I have",
+            disclaimer=answer.disclaimer,
+            colour=DECLINE_COLOUR,
+        )
+    if answer.status is Status.ANSWERED:
+        embed = discord.Embed(colour=ANSWER_COLOUR)
+        embed.set_footer(text=answer.disclaimer)
+        return embed
+    return None
+
+
+def quotes_messages(citations: Sequence[Citation], limit: int = MESSAGE_LIMIT) -> list[str]:
+    """The exact passages behind each [n], as quoted blocks, split into messages."""
+    if not citations:
+        return ["This answer has no quoted sources."]
+    blocks = []
+    for c in citations:
+        title = escape_markdown(truncate(one_line(c.title) or c.source, 150))
+        quote = "\n".join(f"> {line}" if line.strip() else ">" for line in c.quote.strip().split("\n"))
+        blocks.append(f"**[{c.n}] {title}**\n{quote}")
+    return split_message("\n\n".join(blocks), limit)
+
+
+def stream_preview(text: str, *, echo: str | None = None, limit: int = MESSAGE_LIMIT) -> str:
+    """What the message shows while the answer streams in (unverified text, with a cursor)."""
+    head = quoted_question(echo) + "\n\n" if echo else ""
+    body = text.strip() + " ▌"
+    preview = head + body
+    if len(preview) > limit:
+        preview = preview[: limit - 2].rstrip() + " …"
+    return preview
+
+
+THINKING = "-# Looking through my sources…"
+
+
+# -- threads and mentions ------------------------------------------------------------------------
+
+
+def thread_name(question: str) -> str:
+    """A thread title from a question: one line, 1-100 characters."""
+    name = one_line(re.sub(r"<[@#][!&]?\d+>", "", question))
+    return truncate(name, 90) or "Question"
+
+
+def strip_bot_mentions(content: str, bot_id: int, role_id: int | None = None) -> str:
+    """The question without the mentions that addressed it to the bot."""
+    content = re.sub(rf"<@!?{bot_id}>", " ", content)
+    if role_id is not None:
+        content = content.replace(f"<@&{role_id}>", " ")
+    return content.strip()
+
+
+# -- admin -----------------------------------------------------------------------------------
+
+_PHASES = {
+    "loading": "Reading the knowledge folder",
+    "indexing": "Embedding and indexing",
+    "switching": "Switching to the new index",
+    "done": "Finishing",
+}
+
+
+def progress_text(progress: Progress, *, full: bool) -> str:
+    """One live progress line: phase, bar, percent, files and chunks."""
+    label = "Full reindex" if full else "Reindex"
+    phase = _PHASES.get(progress.phase, progress.phase.capitalize())
+    filled = progress.percent // 10
+    bar = "█" * filled + "░" * (10 - filled)
+    files = (
+        f"{progress.files_done}/{progress.files_total} files"
+        if progress.files_total
+        else "counting files"
+    )
+    return (
+        f"**{label}**: {phase}…\n"
+        f"`{bar}` {progress.percent}% · {files} · {progress.chunks_done:,} chunks"
+    )
+
+
+def reindex_embed(report: ReindexReport) -> discord.Embed:
+    """The summary of a finished reindex."""
+    embed = discord.Embed(
+        title=("Full reindex" if report.full else "Reindex") + " finished",
+        description=(
+            f"{report.files} files read · {report.chunks:,} chunks in the index · "
+            f"{report.seconds:.1f} s"
+        ),
+        colour=WARN_COLOUR if report.failed else OK_COLOUR,
+    )
+    for name, value in (
+        ("Added", report.added),
+        ("Updated", report.updated),
+        ("Skipped", report.skipped),
+        ("Deleted", report.deleted),
+    ):
+        embed.add_field(name=f"{name} chunks", value=f"{value:,}", inline=True)
+    if report.failed:
+        entries = [
+            f"`{escape_markdown(f.source)}`: {truncate(one_line(f.reason), 200)}"
+            for f in report.failed
+        ]
+        embed.add_field(
+            name=f"Failed files ({len(report.failed)})",
+            value=_fit_entries(entries, FIELD_VALUE_LIMIT, separator="\n"),
+            inline=False,
+        )
+    else:
+        embed.add_field(name="Failed files", value="none", inline=False)
+    if report.embedding_model:
+        embed.set_footer(text=f"Embedding model: {report.embedding_model}")
+    return clamp_embed(embed)
+
+
+def stats_embed(stats: IndexStats, counts: FeedbackCounts, files: int) -> discord.Embed:
+    """What `/sources stats` shows."""
+    embed = discord.Embed(title="Knowledge base", colour=ANSWER_COLOUR)
+    embed.add_field(name="Files in the folder", value=f"{files:,}")
+    embed.add_field(name="Documents indexed", value=f"{stats.documents:,}")
+    embed.add_field(name="Chunks", value=f"{stats.chunks:,}")
+    embed.add_field(name="Last indexed", value=discord_time(stats.last_indexed) or "never")
+    embed.add_field(name="Embedding model", value=f"`{stats.embedding_model}`")
+    embed.add_field(
+        name="Feedback",
+        value=(
+            f"👍 {counts.helpful:,} helpful · 👎 {counts.not_helpful:,} not helpful\n"
+            f"{counts.answers:,} answers on record"
+        ),
+        inline=False,
+    )
+    if stats.collection:
+        embed.set_footer(text=f"Collection: {stats.collection}")
+    return clamp_embed(embed)
+
+
+def discord_time(iso: str) -> str:
+    """An ISO timestamp as Discord's localised time plus relative time; the text if unparsable."""
+    if not iso:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    unix = int(when.timestamp())
+    return f"<t:{unix}:f> (<t:{unix}:R>)"
+
+
+SOURCES_PER_PAGE = 10
+
+
+def page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
+    return max(1, -(-total // per_page))
+
+
+def sources_page_embed(
+    sources: Sequence[SourceFile], page: int, per_page: int = SOURCES_PER_PAGE
+) -> discord.Embed:
+    """One page of `/sources list`."""
+    pages = page_count(len(sources), per_page)
+    page = min(max(page, 0), pages - 1)
+    shown = sources[page * per_page : (page + 1) * per_page]
+    lines = []
+    for s in shown:
+        details = " · ".join(d for d in (s.jurisdiction, s.published, s.kind) if d)
+        title = escape_markdown(truncate(one_line(s.title), 120))
+        lines.append(f"`{s.path}`\n{title}" + (f"\n-# {details}" if details else ""))
+    embed = discord.Embed(
+        title=f"Knowledge sources ({len(sources)})",
+        description=_fit_entries(lines, DESCRIPTION_LIMIT, separator="\n\n")
+        or "The knowledge folder is empty. Add a file with `/sources add`.",
+        colour=ANSWER_COLOUR,
+    )
+    embed.set_footer(text=f"Page {page + 1} of {pages}")
+    return clamp_embed(embed)
+
+
+# -- embed limits --------------------------------------------------------------------------------
+
+
+def _fit_entries(entries: Sequence[str], limit: int, *, separator: str) -> str:
+    """Whole entries that fit in `limit` characters, then "…and N more"."""
+    out: list[str] = []
+    used = 0
+    for i, entry in enumerate(entries):
+        more = len(entries) - i - 1
+        tail = len(separator) + len(f"…and {more} more") if more else 0
+        cost = len(entry) + (len(separator) if out else 0)
+        if used + cost + tail > limit:
+            left = len(entries) - i
+            if not out:
+                return truncate(entry, limit - tail) + (f"{separator}…and {more} more" if more else "")
+            out.append(f"…and {left} more")
+            break
+        out.append(entry)
+        used += cost
+    return separator.join(out)
+
+
+def clamp_embed(embed: discord.Embed) -> discord.Embed:
+    """Trim an embed to Discord's limits, shortening the description first."""
+    if embed.title and len(embed.title) > TITLE_LIMIT:
+        embed.title = truncate(embed.title, TITLE_LIMIT)
+    if embed.description and len(embed.description) > DESCRIPTION_LIMIT:
+        embed.description = truncate(embed.description, DESCRIPTION_LIMIT)
+    while len(embed.fields) > FIELD_COUNT_LIMIT:
+        embed.remove_field(len(embed.fields) - 1)
+    for i, field in enumerate(embed.fields):
+        name = truncate(field.name or "\u200b", FIELD_NAME_LIMIT)
+        value = truncate(field.value or "\u200b", FIELD_VALUE_LIMIT)
+        if name != field.name or value != field.value:
+            embed.set_field_at(i, name=name, value=value, inline=bool(field.inline))
+    if embed.footer.text and len(embed.footer.text) > FOOTER_LIMIT:
+        embed.set_footer(text=truncate(embed.footer.text, FOOTER_LIMIT), icon_url=embed.footer.icon_url)
+    if embed.author.name and len(embed.author.name) > AUTHOR_LIMIT:
+        embed.set_author(
+            name=truncate(embed.author.name, AUTHOR_LIMIT),
+            url=embed.author.url,
+            icon_url=embed.author.icon_url,
+        )
+    excess = len(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.description:
+        keep = max(0, len(embed.description) - excess)
+        embed.description = truncate(embed.description, keep) if keep else None
+    while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    return embed

@@ -1,0 +1,159 @@
+"""Evaluation on a question set: per-question results and, with gold fields, quality metrics."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.rag import loader
+from bot.rag.types import Answer, Citation, Status
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_space(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+class QuoteChecker:
+    """Checks that a citation's quote is verbatim in its source file, whitespace aside."""
+
+    def __init__(self, knowledge_dir: Path) -> None:
+        self.knowledge_dir = knowledge_dir
+        self._texts: dict[str, str | None] = {}
+
+    def __call__(self, cite: Citation) -> bool:
+        if cite.source not in self._texts:
+            path = loader.source_path(self.knowledge_dir, cite.source)
+            try:
+                self._texts[cite.source] = normalise_space(loader.load_file(self.knowledge_dir, path).text)
+            except (OSError, loader.LoadError):
+                self._texts[cite.source] = None
+        text = self._texts[cite.source]
+        quote = normalise_space(cite.quote)
+        return bool(text) and bool(quote) and quote in (text or "")
+
+
+def read_questions(path: Path) -> list[dict[str, Any]]:
+    """The question set: one JSON object a line, each with at least `id` and `question`."""
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
+        if not isinstance(row, dict) or "id" not in row or "question" not in row:
+            raise ValueError(f"{path}:{number}: each line needs at least \"id\" and \"question\"")
+        rows.append(row)
+    return rows
+
+
+@dataclass
+class Tally:
+    """Counts behind the metrics for one group of questions."""
+
+    answerable: int = 0
+    hit1: int = 0
+    hit5: int = 0
+    rr: float = 0.0
+    answered: int = 0
+    declinable: int = 0
+    declined: int = 0
+    citations: int = 0
+    verbatim: int = 0
+    cited_expected: int = 0
+    cited_checked: int = 0
+
+    def metrics(self) -> dict[str, float | int]:
+        def ratio(a: float, b: int) -> float:
+            return round(a / b, 3) if b else float("nan")
+
+        return {
+            "questions": self.answerable + self.declinable,
+            "hit@1": ratio(self.hit1, self.answerable),
+            "hit@5": ratio(self.hit5, self.answerable),
+            "mrr": ratio(self.rr, self.answerable),
+            "answer_rate": ratio(self.answered, self.answerable),
+            "decline_accuracy": ratio(self.declined, self.declinable),
+            "citation_validity": ratio(self.verbatim, self.citations),
+            "citation_precision": ratio(self.cited_expected, self.cited_checked),
+        }
+
+
+@dataclass
+class Report:
+    overall: Tally = field(default_factory=Tally)
+    by_kind: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_jurisdiction: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "overall": self.overall.metrics(),
+            "by_kind": {k: t.metrics() for k, t in sorted(self.by_kind.items())},
+            "by_jurisdiction": {k: t.metrics() for k, t in sorted(self.by_jurisdiction.items())},
+        }
+
+
+def score(
+    rows: Iterable[tuple[dict[str, Any], Answer, list[str]]], check: Callable[[Citation], bool]
+) -> Report:
+    """Metrics from (gold row, answer, retrieved sources in rank order) triples."""
+    report = Report()
+    for row, result, retrieved in rows:
+        if "expect" not in row:
+            continue
+        tallies = [
+            report.overall,
+            report.by_kind[str(row.get("kind", "unknown"))],
+            report.by_jurisdiction[str(row.get("jurisdiction") or "-")],
+        ]
+        expected = set(row.get("sources") or [])
+        ranked = list(dict.fromkeys(retrieved))
+        for tally in tallies:
+            for cite in result.citations:
+                tally.citations += 1
+                tally.verbatim += int(check(cite))
+            if row["expect"] == "answer":
+                tally.answerable += 1
+                tally.answered += int(result.status is Status.ANSWERED)
+                tally.hit1 += int(bool(ranked[:1]) and ranked[0] in expected)
+                tally.hit5 += int(any(s in expected for s in ranked[:5]))
+                rank = next((i for i, s in enumerate(ranked, start=1) if s in expected), None)
+                tally.rr += 1.0 / rank if rank else 0.0
+                if expected:
+                    tally.cited_checked += len(result.citations)
+                    tally.cited_expected += sum(c.source in expected for c in result.citations)
+            else:
+                tally.declinable += 1
+                tally.declined += int(result.status is not Status.ANSWERED)
+    return report
+
+
+def format_table(report: Report) -> str:
+    """The metrics as a plain-text table: overall, then by kind and by jurisdiction."""
+    cols = ["questions", "hit@1", "hit@5", "mrr", "answer_rate", "decline_accuracy",
+            "citation_validity", "citation_precision"]
+    heads = ["group", "n", "hit@1", "hit@5", "MRR", "answered", "declined", "verbatim", "precision"]
+    lines = ["  ".join(f"{h:>10}" for h in heads)]
+
+    def row(name: str, tally: Tally) -> None:
+        metrics = tally.metrics()
+        cells = [f"{name[:10]:>10}"]
+        for col in cols:
+            value = metrics[col]
+            cells.append(f"{value:>10}" if isinstance(value, int) else f"{'-' if value != value else f'{value:.3f}':>10}")
+        lines.append("  ".join(cells))
+
+    row("overall", report.overall)
+    for kind, tally in sorted(report.by_kind.items()):
+        row(kind, tally)
+    for code, tally in sorted(report.by_jurisdiction.items()):
+        row(f"jur:{code}", tally)
+    return "\n".join(lines)
