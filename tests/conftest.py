@@ -1,0 +1,101 @@
+"""Shared fixtures: the local embedding model (loaded once per session), a fixture knowledge
+folder, indexed engines, and a small OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from bot.config import Settings  # noqa: E402
+from bot.rag.embeddings import CountingEmbeddings, LocalEmbeddings  # noqa: E402
+from bot.rag.engine import Engine  # noqa: E402
+from bot.rag.indexer import Indexer  # noqa: E402
+from tests.llm_server import LLMServer  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+SETTING_NAMES = [
+    "DISCORD_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "EMBEDDING_BACKEND",
+    "OPENAI_EMBEDDING_MODEL", "KNOWLEDGE_DIR", "DATA_DIR", "CHROMA_HOST", "CHROMA_PORT",
+    "DEV_GUILD_ID", "ADMIN_ROLE_ID", "OWNER_IDS", "ALLOWED_CHANNEL_IDS", "MENTION_MODE",
+]
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's own keys or settings."""
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def local_embeddings() -> LocalEmbeddings:
+    """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
+    return LocalEmbeddings()
+
+
+@pytest.fixture
+def embeddings(local_embeddings: LocalEmbeddings) -> CountingEmbeddings:
+    """The local model, counting calls (per test)."""
+    return CountingEmbeddings(local_embeddings)
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    """A private copy of the fixture knowledge folder."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(FIXTURE_KNOWLEDGE, target)
+    return target
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "knowledge_dir": tmp_path / "knowledge",
+            "data_dir": tmp_path / "data",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def settings(kb: Path, make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def indexer(settings: Settings, embeddings: CountingEmbeddings) -> Indexer:
+    return Indexer(settings, embeddings=embeddings)
+
+
+@pytest.fixture
+def engine(indexer: Indexer, local_embeddings: LocalEmbeddings) -> Engine:
+    """An engine over the fixture knowledge, indexed, extractive (no LLM)."""
+    indexer.reindex()
+    return Engine(indexer.settings, embeddings=local_embeddings, client=indexer.client)
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[LLMServer]:
+    server = LLMServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm(llm_server: LLMServer) -> Iterator[LLMServer]:
+    """The OpenAI-compatible server, emptied of scripts before and after each test."""
+    llm_server.reset()
+    yield llm_server
+    llm_server.reset()
