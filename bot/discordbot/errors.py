@@ -50,8 +50,7 @@ class NotOwner(app_commands.CheckFailure):
 
 
 ADMINS_ONLY = (
-    "This command is for server admins: you need the Manage Server permission "
-    "or the bot's admin role."
+    "This command is for server admins: you need the Manage Server permission or the bot's admin role."
 )
 
 
@@ -122,9 +121,7 @@ async def respond(
         extra["view"] = view
     if interaction.extras.get(PLACEHOLDER_PENDING):
         interaction.extras[PLACEHOLDER_PENDING] = False
-        await interaction.edit_original_response(
-            content=content, embed=embed, view=view
-        )
+        await interaction.edit_original_response(content=content, embed=embed, view=view)
     elif interaction.response.is_done():
         await interaction.followup.send(content or "", ephemeral=ephemeral, **extra)
     else:

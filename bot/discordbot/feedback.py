@@ -215,9 +215,8 @@ class FeedbackStore:
                 select(VoteRow).where(VoteRow.answer_id == answer_id, VoteRow.user_id == user_id)
             ).first()
             if row is None:
-                session.add(
-                    VoteRow(answer_id=answer_id, user_id=user_id, helpful=helpful, updated_at=_now())
-                )
+                vote = VoteRow(answer_id=answer_id, user_id=user_id, helpful=helpful, updated_at=_now())
+                session.add(vote)
                 return VoteResult(helpful=helpful, previous=None)
             previous = row.helpful
             row.helpful = helpful
@@ -227,9 +226,7 @@ class FeedbackStore:
     def user_vote(self, answer_id: int, user_id: int) -> bool | None:
         with Session(self._engine) as session:
             return session.scalars(
-                select(VoteRow.helpful).where(
-                    VoteRow.answer_id == answer_id, VoteRow.user_id == user_id
-                )
+                select(VoteRow.helpful).where(VoteRow.answer_id == answer_id, VoteRow.user_id == user_id)
             ).first()
 
     def counts(self) -> FeedbackCounts:

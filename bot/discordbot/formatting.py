@@ -221,7 +221,11 @@ def citation_entry(citation: Citation) -> str:
 
 
 def sources_embed(
-    citations: Sequence[Citation], *, title: str = "Sources", disclaimer: str, colour: discord.Colour
+    citations: Sequence[Citation],
+    *,
+    title: str = "Sources",
+    disclaimer: str,
+    colour: discord.Colour,
 ) -> discord.Embed:
     """The numbered sources of an answer, with the not-legal-advice footer."""
     entries = [citation_entry(c) for c in citations]
@@ -234,9 +238,7 @@ def sources_embed(
 def answer_embed(answer: Answer) -> discord.Embed | None:
     """Sources for an answer; for a decline, the closest sources if the engine found any."""
     if answer.status is Status.ANSWERED and answer.citations:
-        return sources_embed(
-            answer.citations, disclaimer=answer.disclaimer, colour=ANSWER_COLOUR
-        )
+        return sources_embed(answer.citations, disclaimer=answer.disclaimer, colour=ANSWER_COLOUR)
     if answer.status is Status.NO_ANSWER and answer.closest:
         return sources_embed(
             answer.closest,
@@ -258,7 +260,8 @@ def quotes_messages(citations: Sequence[Citation], limit: int = MESSAGE_LIMIT) -
     blocks = []
     for c in citations:
         title = escape_markdown(truncate(one_line(c.title) or c.source, 150))
-        quote = "\n".join(f"> {line}" if line.strip() else ">" for line in c.quote.strip().split("\n"))
+        lines = c.quote.strip().split("\n")
+        quote = "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
         blocks.append(f"**[{c.n}] {title}**\n{quote}")
     return split_message("\n\n".join(blocks), limit)
 
@@ -310,14 +313,9 @@ def progress_text(progress: Progress, *, full: bool) -> str:
     filled = progress.percent // 10
     bar = "█" * filled + "░" * (10 - filled)
     files = (
-        f"{progress.files_done}/{progress.files_total} files"
-        if progress.files_total
-        else "counting files"
+        f"{progress.files_done}/{progress.files_total} files" if progress.files_total else "counting files"
     )
-    return (
-        f"**{label}**: {phase}…\n"
-        f"`{bar}` {progress.percent}% · {files} · {progress.chunks_done:,} chunks"
-    )
+    return f"**{label}**: {phase}…\n`{bar}` {progress.percent}% · {files} · {progress.chunks_done:,} chunks"
 
 
 def reindex_embed(report: ReindexReport) -> discord.Embed:
@@ -325,8 +323,7 @@ def reindex_embed(report: ReindexReport) -> discord.Embed:
     embed = discord.Embed(
         title=("Full reindex" if report.full else "Reindex") + " finished",
         description=(
-            f"{report.files} files read · {report.chunks:,} chunks in the index · "
-            f"{report.seconds:.1f} s"
+            f"{report.files} files read · {report.chunks:,} chunks in the index · {report.seconds:.1f} s"
         ),
         colour=WARN_COLOUR if report.failed else OK_COLOUR,
     )
@@ -339,8 +336,7 @@ def reindex_embed(report: ReindexReport) -> discord.Embed:
         embed.add_field(name=f"{name} chunks", value=f"{value:,}", inline=True)
     if report.failed:
         entries = [
-            f"`{escape_markdown(f.source)}`: {truncate(one_line(f.reason), 200)}"
-            for f in report.failed
+            f"`{escape_markdown(f.source)}`: {truncate(one_line(f.reason), 200)}" for f in report.failed
         ]
         embed.add_field(
             name=f"Failed files ({len(report.failed)})",
@@ -423,17 +419,19 @@ def sources_page_embed(
 
 def _fit_entries(entries: Sequence[str], limit: int, *, separator: str) -> str:
     """Whole entries that fit in `limit` characters, then "…and N more"."""
+    reserve = len(separator) + len(f"…and {len(entries)} more")
     out: list[str] = []
     used = 0
     for i, entry in enumerate(entries):
-        more = len(entries) - i - 1
-        tail = len(separator) + len(f"…and {more} more") if more else 0
         cost = len(entry) + (len(separator) if out else 0)
-        if used + cost + tail > limit:
-            left = len(entries) - i
-            if not out:
-                return truncate(entry, limit - tail) + (f"{separator}…and {more} more" if more else "")
-            out.append(f"…and {left} more")
+        room = limit if i == len(entries) - 1 else limit - reserve
+        if used + cost > room:
+            shown = i
+            if not out:  # even the first entry is too long: show the start of it
+                out.append(truncate(entry, max(1, limit - reserve)))
+                shown += 1
+            if len(entries) > shown:
+                out.append(f"…and {len(entries) - shown} more")
             break
         out.append(entry)
         used += cost
@@ -454,7 +452,8 @@ def clamp_embed(embed: discord.Embed) -> discord.Embed:
         if name != field.name or value != field.value:
             embed.set_field_at(i, name=name, value=value, inline=bool(field.inline))
     if embed.footer.text and len(embed.footer.text) > FOOTER_LIMIT:
-        embed.set_footer(text=truncate(embed.footer.text, FOOTER_LIMIT), icon_url=embed.footer.icon_url)
+        footer = truncate(embed.footer.text, FOOTER_LIMIT)
+        embed.set_footer(text=footer, icon_url=embed.footer.icon_url)
     if embed.author.name and len(embed.author.name) > AUTHOR_LIMIT:
         embed.set_author(
             name=truncate(embed.author.name, AUTHOR_LIMIT),

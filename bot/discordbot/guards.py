@@ -128,15 +128,12 @@ class Gate:
         """Hold a slot while answering; TryAgainLater if the user or the server must wait."""
         wait = self.cooldown.retry_after(user_id)
         if wait > 0:
-            raise TryAgainLater(
-                f"You're asking a little fast: try again in {seconds(wait)} s.", wait
-            )
+            raise TryAgainLater(f"You're asking a little fast: try again in {seconds(wait)} s.", wait)
         key = guild_id if guild_id is not None else -user_id
         wait = self.limiter.retry_after(key)
         if wait > 0:
             raise TryAgainLater(
-                "I'm answering several questions here right now: "
-                f"try again in {seconds(wait)} s.",
+                f"I'm answering several questions here right now: try again in {seconds(wait)} s.",
                 wait,
             )
         self.cooldown.charge(user_id)

@@ -96,7 +96,7 @@ def extractive(
     for (i, s), sim in zip(candidates, dense, strict=True):
         present = set(tokens(s.text))
         lexical = sum(w for t, w in weights.items() if t in present) / total
-        scored.append((0.65 * float(sim) + 0.35 * lexical - 0.02 * i, i, s))
+        scored.append((0.65 * float(sim) + 0.35 * lexical + (0.1 if i == 0 else -0.02 * i), i, s))
     scored.sort(key=lambda x: x[0], reverse=True)
     best = scored[0][0]
     chosen: dict[int, list[Sentence]] = {}

@@ -90,9 +90,7 @@ def save_source(
     if not data:
         raise SourceError("The file is empty.")
     if len(data) > MAX_SOURCE_BYTES:
-        raise SourceError(
-            f"The file is {_mb(len(data))}; the limit is {_mb(MAX_SOURCE_BYTES)}."
-        )
+        raise SourceError(f"The file is {_mb(len(data))}; the limit is {_mb(MAX_SOURCE_BYTES)}.")
     meta: dict[str, Any] = {
         "title": _one_line("title", title),
         "url": _check_url(url),
@@ -282,7 +280,8 @@ def _write_new(target: Path, data: bytes) -> None:
         try:
             os.link(tmp, target)  # fails if anything, even a dangling symlink, has that name
         except FileExistsError:
-            raise SourceError(f"A source named {target.name} already exists; remove it first.") from None
+            message = f"A source named {target.name} already exists; remove it first."
+            raise SourceError(message) from None
     finally:
         os.unlink(tmp)
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60
 CANDIDATES = 24
+RARE_TERM_BONUS = 1.0 / (RRF_K + 1)
 JURISDICTION_BONUS = 1.0 / (RRF_K + 3)  # a named jurisdiction lifts its passages a few ranks
 
 
@@ -63,6 +64,7 @@ class _Corpus:
     token_sets: list[set[str]] = field(default_factory=list)
     bm25: BM25Okapi | None = None
     idf: dict[str, float] = field(default_factory=dict)
+    df: dict[str, int] = field(default_factory=dict)
     lowered: str = ""  # all chunk texts, lower-cased, for phrase look-ups
 
     def has_phrase(self, phrase: str) -> bool:
@@ -114,6 +116,7 @@ class HybridRetriever:
                 for token in token_set:
                     df[token] += 1
             corpus.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+            corpus.df = dict(df)
         log.info("Loaded %d chunks of %s for lexical search", len(corpus.ids), name)
         return corpus
 
@@ -163,12 +166,16 @@ class HybridRetriever:
                 rank += 1
         self._fill_dense(collection, query_vector, [h for h in hits.values() if h.dense_rank is None])
         weights = {t: corpus.idf.get(t, 0.0) for t in set(query_tokens)}
+        rare_limit = max(2, len(corpus.ids) // 100)
+        rare = {t for t in set(query_tokens) if 0 < corpus.df.get(t, 0) <= rare_limit and not t.isdigit()}
         total = sum(weights.values()) or 1.0
         index_of = {cid: i for i, cid in enumerate(corpus.ids)}
         for hit in hits.values():
             token_set = corpus.token_sets[index_of[hit.id]] if hit.id in index_of else set(tokens(hit.text))
             hit.lexical = sum(w for t, w in weights.items() if t in token_set) / total
             hit.fused = sum(1.0 / (RRF_K + r) for r in (hit.dense_rank, hit.bm25_rank) if r is not None)
+            # An exact rare name (a case, a docket number, a statute section) counts like a top rank.
+            hit.fused += min(2, len(rare & token_set)) * RARE_TERM_BONUS
             if boost and str(hit.meta.get("jurisdiction", "")).upper() in boost:
                 hit.fused += JURISDICTION_BONUS
         ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)

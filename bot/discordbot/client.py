@@ -1,0 +1,127 @@
+"""The bot: dependencies passed in, cogs loaded one by one, mentions never ping anyone."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.discordbot import errors
+from bot.discordbot.answering import Answerer
+from bot.discordbot.cogs.admin import AdminCog
+from bot.discordbot.cogs.ask import AskCog
+from bot.discordbot.cogs.mention import MentionCog
+from bot.discordbot.cogs.owner import OwnerCog
+from bot.discordbot.feedback import FeedbackStore
+from bot.discordbot.guards import Gate
+from bot.discordbot.indexing import IndexRunner
+from bot.discordbot.services import AnswerEngine, IndexerLike
+from bot.discordbot.views import QuotesButton, VoteButton
+
+log = logging.getLogger(__name__)
+
+
+class AnswerTree(app_commands.CommandTree["AnswerBot"]):
+    """The command tree, with the one central error handler."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[AnswerBot], error: app_commands.AppCommandError
+    ) -> None:
+        await errors.report(interaction, error)
+
+
+def make_intents(settings: Settings) -> discord.Intents:
+    """Default intents; message content only for mention mode (a privileged intent)."""
+    intents = discord.Intents.default()
+    intents.message_content = settings.mention_mode
+    return intents
+
+
+class AnswerBot(commands.Bot):
+    """The Discord bot. It owns no resources: the launcher creates and closes them."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: AnswerEngine,
+        indexer: IndexerLike,
+        feedback: FeedbackStore,
+        sync_dev_guild: bool = True,
+    ) -> None:
+        options: dict[str, Any] = {}
+        if settings.owner_ids:
+            options["owner_ids"] = set(settings.owner_ids)
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # unused: there are no text commands
+            help_command=None,
+            intents=make_intents(settings),
+            allowed_mentions=discord.AllowedMentions.none(),
+            tree_cls=AnswerTree,
+            **options,
+        )
+        self.settings = settings
+        self.engine = engine
+        self.indexer = indexer
+        self.feedback = feedback
+        self.gate = Gate(settings)
+        self.answerer = Answerer(engine, feedback)
+        self.index_runner = IndexRunner(indexer)
+        self.sync_dev_guild = sync_dev_guild
+
+    def cog_factories(self) -> list[tuple[Callable[[AnswerBot], commands.Cog], bool]]:
+        """(cog, dev-guild only) for each feature this configuration turns on."""
+        factories: list[tuple[Callable[[AnswerBot], commands.Cog], bool]] = [
+            (AskCog, False),
+            (AdminCog, False),
+            (OwnerCog, self.settings.dev_guild_id is not None),
+        ]
+        if self.settings.mention_mode:
+            factories.append((MentionCog, False))
+        return factories
+
+    async def load_cogs(self) -> list[str]:
+        """Add each cog in its own try, so one broken feature does not take the bot down."""
+        loaded = []
+        dev_guild = self.settings.dev_guild_id
+        for factory, dev_only in self.cog_factories():
+            name = getattr(factory, "__name__", repr(factory))
+            try:
+                if dev_only and dev_guild is not None:
+                    await self.add_cog(factory(self), guilds=[discord.Object(id=dev_guild)])
+                else:
+                    await self.add_cog(factory(self))
+            except Exception:
+                log.exception("Could not load %s; carrying on without it", name)
+            else:
+                loaded.append(name)
+        return loaded
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(QuotesButton, VoteButton)  # answer buttons survive restarts
+        loaded = await self.load_cogs()
+        log.info("Loaded %s", ", ".join(loaded))
+        guild_id = self.settings.dev_guild_id
+        if guild_id is not None and self.sync_dev_guild:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            try:
+                synced = await self.tree.sync(guild=guild)
+            except discord.HTTPException:
+                log.exception("Could not sync commands to the dev guild %s", guild_id)
+            else:
+                log.info("Synced %d commands to the dev guild %s", len(synced), guild_id)
+
+    async def on_ready(self) -> None:
+        log.info(
+            "Logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds)
+        )
+
+    async def on_message(self, message: discord.Message, /) -> None:
+        """No text commands: mention mode is handled by its own cog's listener."""
+        return

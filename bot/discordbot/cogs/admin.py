@@ -1,0 +1,213 @@
+"""Admin commands: `/reindex [full]` and `/sources add|list|remove|stats`.
+
+Hidden from non-admins by default permissions (Manage Server) and enforced again here, because
+a server's admins can let anyone see a command: the check below is the real gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discordbot.errors import NotAdmin, UserFacingError, defer, respond
+from bot.discordbot.formatting import (
+    progress_text,
+    reindex_embed,
+    stats_embed,
+    truncate,
+)
+from bot.discordbot.guards import is_admin
+from bot.discordbot.indexing import AlreadyRunning, ProgressSink
+from bot.discordbot.views import SourcesPager
+from bot.rag.library import (
+    MAX_SOURCE_BYTES,
+    check_name,
+    list_sources,
+    remove_source,
+    save_source,
+)
+from bot.rag.types import Progress, ReindexReport
+
+if TYPE_CHECKING:
+    from bot.discordbot.client import AnswerBot
+
+log = logging.getLogger(__name__)
+
+MANAGE_SERVER = discord.Permissions(manage_guild=True)
+
+
+class AdminCog(commands.Cog):
+    """Keeping the knowledge base current, from Discord."""
+
+    sources = app_commands.Group(
+        name="sources",
+        description="Manage the knowledge sources (admins)",
+        guild_only=True,
+        default_permissions=MANAGE_SERVER,
+    )
+
+    def __init__(self, bot: AnswerBot) -> None:
+        self.bot = bot
+
+    async def interaction_check(self, interaction: discord.Interaction[Any], /) -> bool:
+        """Runs before every command of this cog, whatever Discord chose to show."""
+        if not is_admin(interaction, self.bot.settings):
+            log.info("Refused admin command for user %s", interaction.user.id)
+            raise NotAdmin()
+        return True
+
+    # -- /reindex -------------------------------------------------------------------------------
+
+    @app_commands.command(
+        name="reindex", description="Update the search index from the knowledge folder (admins)"
+    )
+    @app_commands.describe(full="Rebuild everything from scratch instead of only changed files")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    async def reindex(self, interaction: discord.Interaction[Any], full: bool = False) -> None:
+        with self.bot.index_runner.reserve(user_id=interaction.user.id, full=full) as job:
+            await defer(interaction, ephemeral=True)
+            report = await job.run(self._progress_sink(interaction, full))
+        await self._finish(interaction, None, reindex_embed(report))
+
+    # -- /sources ---------------------------------------------------------------------------
+
+    @sources.command(name="add", description="Add a file to the knowledge folder and index it")
+    @app_commands.describe(
+        file="The source: a .md, .txt, .html or .pdf file",
+        title="Title of the article, ruling or statute",
+        url="Where it was published (https://…)",
+        publisher="Who published it, e.g. a court, a newspaper or a ministry",
+        date="Publication date, YYYY-MM-DD",
+        jurisdiction="Country or region code, e.g. US, EU, UK, CN",
+    )
+    async def sources_add(
+        self,
+        interaction: discord.Interaction[Any],
+        file: discord.Attachment,
+        title: app_commands.Range[str, 1, 300],
+        url: app_commands.Range[str, 8, 2000],
+        publisher: app_commands.Range[str, 1, 300],
+        date: app_commands.Range[str, 10, 10],
+        jurisdiction: app_commands.Range[str, 2, 10],
+    ) -> None:
+        name = check_name(file.filename, for_new_file=True)  # refuse before downloading
+        if file.size > MAX_SOURCE_BYTES:
+            raise UserFacingError(
+                f"That file is {file.size / 1048576:.1f} MB; the limit is "
+                f"{MAX_SOURCE_BYTES / 1048576:.0f} MB."
+            )
+        await defer(interaction, ephemeral=True)
+        data = await file.read()
+        await asyncio.to_thread(
+            save_source,
+            self.bot.settings.knowledge_dir,
+            name,
+            data,
+            title=title,
+            url=url,
+            publisher=publisher,
+            published=date,
+            jurisdiction=jurisdiction,
+        )
+        await self._index_after_change(interaction, f"Added `{name}`", name)
+
+    @sources.command(name="list", description="List the knowledge sources")
+    async def sources_list(self, interaction: discord.Interaction[Any]) -> None:
+        found = await asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir)
+        pager = SourcesPager(found, owner_id=interaction.user.id)
+        await respond(interaction, embed=pager.embed(), view=pager if pager.pages > 1 else None)
+        pager.interaction = interaction
+
+    @sources.command(name="remove", description="Remove a file from the knowledge folder")
+    @app_commands.describe(name="The file, as /sources list shows it")
+    async def sources_remove(self, interaction: discord.Interaction[Any], name: str) -> None:
+        await defer(interaction, ephemeral=True)
+        await asyncio.to_thread(remove_source, self.bot.settings.knowledge_dir, name)
+        await self._index_after_change(interaction, f"Removed `{name}`", None)
+
+    @sources_remove.autocomplete("name")
+    async def source_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not is_admin(interaction, self.bot.settings):
+            return []
+        found = await asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir)
+        typed = current.strip().lower()
+        matches = [s for s in found if typed in s.path.lower() or typed in s.title.lower()]
+        return [
+            app_commands.Choice(name=truncate(f"{s.path} · {s.title}", 100), value=s.path)
+            for s in matches[:25]
+            if len(s.path) <= 100
+        ]
+
+    @sources.command(name="stats", description="Index size, last indexing and feedback counts")
+    async def sources_stats(self, interaction: discord.Interaction[Any]) -> None:
+        await defer(interaction, ephemeral=True)
+        stats, counts, found = await asyncio.gather(
+            asyncio.to_thread(self.bot.indexer.stats),
+            asyncio.to_thread(self.bot.feedback.counts),
+            asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir),
+        )
+        await respond(interaction, embed=stats_embed(stats, counts, len(found)))
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _progress_sink(self, interaction: discord.Interaction[Any], full: bool) -> ProgressSink:
+        async def show(progress: Progress) -> None:
+            await interaction.edit_original_response(content=progress_text(progress, full=full))
+
+        return show
+
+    async def _index_after_change(
+        self, interaction: discord.Interaction[Any], done: str, added: str | None
+    ) -> None:
+        """Index incrementally after a file was added or removed, unless a reindex runs."""
+        try:
+            with self.bot.index_runner.reserve(user_id=interaction.user.id, full=False) as job:
+                report = await job.run(self._progress_sink(interaction, False))
+        except AlreadyRunning:
+            await self._finish(
+                interaction,
+                f"{done}. A reindex is running right now, so run `/reindex` once it has "
+                "finished to bring the index up to date.",
+                None,
+            )
+            return
+        message = f"{done} and updated the index."
+        if added is not None:
+            failure = _failure_for(report, added)
+            if failure:
+                message = (
+                    f"{done}, but it could not be indexed: {failure}\n"
+                    f"Fix the file and add it again, or remove it with `/sources remove`."
+                )
+        await self._finish(interaction, message, reindex_embed(report))
+
+    async def _finish(
+        self,
+        interaction: discord.Interaction[Any],
+        content: str | None,
+        embed: discord.Embed | None,
+    ) -> None:
+        """The final message; a channel message if the interaction expired (after 15 minutes)."""
+        try:
+            await interaction.edit_original_response(content=content, embed=embed)
+        except discord.HTTPException as error:
+            log.warning("Could not edit the reindex message (%s); posting in the channel", error)
+            channel = interaction.channel
+            if isinstance(channel, discord.abc.Messageable):
+                await channel.send(content=content, embeds=[embed] if embed else [])
+
+
+def _failure_for(report: ReindexReport, name: str) -> str | None:
+    for failure in report.failed:
+        if PurePosixPath(failure.source).name == name:
+            return failure.reason
+    return None

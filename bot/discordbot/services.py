@@ -1,0 +1,33 @@
+"""What the Discord layer needs from the answer engine, as structural types.
+
+`bot.rag.engine.Engine` and `bot.rag.indexer.Indexer` satisfy these; tests pass small fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Protocol
+
+from bot.rag.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
+
+
+class AnswerEngine(Protocol):
+    def astream(
+        self,
+        question: str,
+        *,
+        jurisdiction: str | None = None,
+        history: Sequence[Turn] = (),
+    ) -> AsyncIterator[AnswerDelta | Answer]:
+        """Zero or more AnswerDelta, then exactly one final Answer."""
+        ...
+
+
+class IndexerLike(Protocol):
+    def reindex(
+        self, *, full: bool = False, progress: Callable[[Progress], None] | None = None
+    ) -> ReindexReport:
+        """Blocking; calls `progress` from the thread it runs in."""
+        ...
+
+    def stats(self) -> IndexStats: ...

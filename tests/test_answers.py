@@ -1,0 +1,90 @@
+"""Answers: extractive quotes, citation verification, and the JSON shape."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.rag.answer import verify
+from bot.rag.engine import Engine
+from bot.rag.errors import QuestionError
+from bot.rag.evaluate import QuoteChecker
+from bot.rag.retriever import Hit
+from bot.rag.types import DISCLAIMER, Status
+
+
+def test_extractive_answer_cites_every_sentence_with_verbatim_quotes(engine: Engine, kb: Path) -> None:
+    result = engine.answer("Can an AI-generated image be protected by copyright in China?")
+    assert result.status is Status.ANSWERED
+    assert result.mode == "extractive"
+    assert result.citations[0].source == "knowledge/cn-li-v-liu.md"
+    assert result.citations[0].jurisdiction == "CN" and result.citations[0].published == "2023-11-27"
+    check = QuoteChecker(kb)
+    assert all(check(c) for c in result.citations)
+    sentences = [s for s in re.split(r"(?<=\])\s+", result.answer) if s.strip()]
+    assert all(re.search(r"\[\d+\]$", s) for s in sentences)
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", result.answer)}
+    assert numbers == {c.n for c in result.citations}
+    assert result.disclaimer == DISCLAIMER and "not legal advice" in DISCLAIMER
+
+
+def test_answer_json_contract(engine: Engine) -> None:
+    data = engine.answer("Who is the author of a computer-generated work in the UK?").to_dict()
+    assert {"question", "status", "answer", "mode", "citations", "latency_ms"} <= set(data)
+    assert data["status"] == "answered" and data["mode"] == "extractive"
+    citation = data["citations"][0]
+    assert set(citation) >= {"n", "title", "url", "publisher", "published", "jurisdiction", "source", "quote"}
+    assert citation["url"] == "https://example.org/uk/cdpa"
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question_is_refused_with_a_clear_message(engine: Engine, question: str) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        engine.answer(question)
+
+
+def test_huge_question_is_refused_with_a_clear_message(engine: Engine) -> None:
+    with pytest.raises(QuestionError, match="characters long"):
+        engine.answer("copyright " * 2000)
+
+
+def hit(n: int, body: str, source: str = "knowledge/a.md") -> Hit:
+    return Hit(
+        id=f"id{n}",
+        text=body,
+        meta={"source": source, "title": f"T{n}", "start": 0, "end": len(body), "header_len": 0,
+              "jurisdiction": "US", "published": "2024-01-01", "url": "https://example.org", "publisher": "P"},
+    )
+
+
+HITS = [
+    hit(1, "The Copyright Office refused to register the image because no human made it."),
+    hit(2, "The court in Beijing held that the picture was a work of the person who prompted it.", "knowledge/b.md"),
+]
+
+
+def test_verify_keeps_valid_citations_and_renumbers() -> None:
+    text, cites, _ = verify("Beijing protected the picture [2]. The US refused registration [1].", HITS)
+    assert text == "Beijing protected the picture [1]. The US refused registration [2]."
+    assert [c.source for c in cites] == ["knowledge/b.md", "knowledge/a.md"]
+    assert cites[0].quote == HITS[1].body
+
+
+def test_verify_removes_invented_markers_and_uncited_sentences() -> None:
+    text, cites, _ = verify(
+        "The US refused registration [1][9]. Everyone agrees AI art is theft. A made-up case says so [9].", HITS
+    )
+    assert text == "The US refused registration [1]."
+    assert len(cites) == 1
+
+
+def test_verify_with_no_valid_citation_gives_nothing() -> None:
+    text, cites, not_covered = verify("The sources don't cover this.", HITS)
+    assert (text, cites, not_covered) == ("", [], True)
+
+
+def test_verify_does_not_cut_claims_at_case_name_abbreviations() -> None:
+    text, cites, _ = verify("In Li v. Liu the court protected the picture [2].", HITS)
+    assert text == "In Li v. Liu the court protected the picture [1]."
