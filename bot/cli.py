@@ -160,7 +160,10 @@ def _engine_ready(settings: Settings, quiet: bool) -> Any:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.rag.engine import validate_question
+
     started = time.perf_counter()
+    validate_question(args.question)  # before loading anything heavy
     engine = _engine_ready(settings, args.json)
     result = engine.answer(args.question, jurisdiction=args.jurisdiction)
     if args.json:
@@ -201,19 +204,11 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     engine = _engine_ready(settings, True)
-    results = []
-    out = args.out.open("w", encoding="utf-8") if args.out else None
-    try:
-        for row in rows:
-            started = time.perf_counter()
-            result = engine.answer(str(row["question"]), jurisdiction=row.get("filter_jurisdiction"))
-            result.latency_ms = round((time.perf_counter() - started) * 1000)
-            results.append((row, result, result.retrieved))
-            if out:
-                out.write(json.dumps({"id": row["id"], **result.to_dict()}, ensure_ascii=False) + "\n")
-    finally:
-        if out:
-            out.close()
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as out:
+            results = evaluate.answer_all(engine, rows, out)
+    else:
+        results = evaluate.answer_all(engine, rows)
     if not any("expect" in row for row in rows):
         print(f"Answered {len(rows)} questions.")
         return 0

@@ -14,18 +14,30 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from bot.config import Settings  # noqa: E402
-from bot.rag.embeddings import CountingEmbeddings, LocalEmbeddings  # noqa: E402
-from bot.rag.engine import Engine  # noqa: E402
-from bot.rag.indexer import Indexer  # noqa: E402
-from tests.llm_server import LLMServer  # noqa: E402
+from bot.config import Settings
+from bot.rag.embeddings import CountingEmbeddings, LocalEmbeddings
+from bot.rag.engine import Engine
+from bot.rag.indexer import Indexer
+from tests.llm_server import LLMServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
 SETTING_NAMES = [
-    "DISCORD_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "EMBEDDING_BACKEND",
-    "OPENAI_EMBEDDING_MODEL", "KNOWLEDGE_DIR", "DATA_DIR", "CHROMA_HOST", "CHROMA_PORT",
-    "DEV_GUILD_ID", "ADMIN_ROLE_ID", "OWNER_IDS", "ALLOWED_CHANNEL_IDS", "MENTION_MODE",
+    "DISCORD_TOKEN",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_MODEL",
+    "EMBEDDING_BACKEND",
+    "OPENAI_EMBEDDING_MODEL",
+    "KNOWLEDGE_DIR",
+    "DATA_DIR",
+    "CHROMA_HOST",
+    "CHROMA_PORT",
+    "DEV_GUILD_ID",
+    "ADMIN_ROLE_ID",
+    "OWNER_IDS",
+    "ALLOWED_CHANNEL_IDS",
+    "MENTION_MODE",
 ]
 
 

@@ -54,14 +54,27 @@ def hit(n: int, body: str, source: str = "knowledge/a.md") -> Hit:
     return Hit(
         id=f"id{n}",
         text=body,
-        meta={"source": source, "title": f"T{n}", "start": 0, "end": len(body), "header_len": 0,
-              "jurisdiction": "US", "published": "2024-01-01", "url": "https://example.org", "publisher": "P"},
+        meta={
+            "source": source,
+            "title": f"T{n}",
+            "start": 0,
+            "end": len(body),
+            "header_len": 0,
+            "jurisdiction": "US",
+            "published": "2024-01-01",
+            "url": "https://example.org",
+            "publisher": "P",
+        },
     )
 
 
 HITS = [
     hit(1, "The Copyright Office refused to register the image because no human made it."),
-    hit(2, "The court in Beijing held that the picture was a work of the person who prompted it.", "knowledge/b.md"),
+    hit(
+        2,
+        "The court in Beijing held that the picture was a work of the person who prompted it.",
+        "knowledge/b.md",
+    ),
 ]
 
 
@@ -74,7 +87,8 @@ def test_verify_keeps_valid_citations_and_renumbers() -> None:
 
 def test_verify_removes_invented_markers_and_uncited_sentences() -> None:
     text, cites, _ = verify(
-        "The US refused registration [1][9]. Everyone agrees AI art is theft. A made-up case says so [9].", HITS
+        "The US refused registration [1][9]. Everyone agrees AI art is theft. A made-up case says so [9].",
+        HITS,
     )
     assert text == "The US refused registration [1]."
     assert len(cites) == 1
@@ -86,5 +100,5 @@ def test_verify_with_no_valid_citation_gives_nothing() -> None:
 
 
 def test_verify_does_not_cut_claims_at_case_name_abbreviations() -> None:
-    text, cites, _ = verify("In Li v. Liu the court protected the picture [2].", HITS)
+    text, _, _ = verify("In Li v. Liu the court protected the picture [2].", HITS)
     assert text == "In Li v. Liu the court protected the picture [1]."

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from bot.rag.embeddings import CountingEmbeddings
 from bot.rag.engine import Engine
@@ -30,8 +33,8 @@ def test_exact_case_name_is_found_even_when_dense_search_misses_it(
     engine = Engine(indexer.settings, embeddings=embeddings.inner, client=indexer.client)
     question = "Did the court in Zorblatt v. Quenmore protect an AI-generated picture?"
     corpus = engine.retriever.corpus()
-    dense_only = indexer.client.get_collection(corpus.collection).query(
-        query_embeddings=[embeddings.inner.embed_query(question)], n_results=5, include=["metadatas"]
+    dense_only: Any = indexer.client.get_collection(corpus.collection).query(
+        query_embeddings=np.asarray([embeddings.inner.embed_query(question)]), n_results=5, include=["metadatas"]
     )
     assert "knowledge/warehouse.md" not in [m["source"] for m in dense_only["metadatas"][0]]
     hits = engine.retriever.search(question)

@@ -43,7 +43,7 @@ def hit_sentences(hit: Hit) -> list[Sentence]:
     out = []
     for s in sentences(hit.body):
         words = plain(s.text)
-        if len(words) < 30 or words.startswith("#") or words.count("http") > 0 and len(words) < 120:
+        if len(words) < 30 or words.startswith("#") or (words.count("http") > 0 and len(words) < 120):
             continue
         out.append(Sentence(s.text, base + s.start, base + s.end))
     return out
@@ -82,7 +82,9 @@ def extractive(
     question: str, hits: Sequence[Hit], embeddings: Embeddings, idf: dict[str, float]
 ) -> tuple[str, list[Citation]]:
     """The most relevant sentences of the best passages, each followed by its [n]."""
-    candidates: list[tuple[int, Sentence]] = [(i, s) for i, hit in enumerate(hits) for s in hit_sentences(hit)]
+    candidates: list[tuple[int, Sentence]] = [
+        (i, s) for i, hit in enumerate(hits) for s in hit_sentences(hit)
+    ]
     if not candidates:
         return "", []
     vectors = np.asarray(embeddings.embed_documents([plain(s.text) for _, s in candidates]), dtype=np.float32)
@@ -113,8 +115,8 @@ def extractive(
         if len(picked) >= 2 or (not picked and hits[i].source in sources):
             continue
         if picked:
-            lo = min(p.start for p in picked + [s])
-            hi = max(p.end for p in picked + [s])
+            lo = min(p.start for p in [*picked, s])
+            hi = max(p.end for p in [*picked, s])
             if hi - lo > MAX_QUOTE_CHARS:
                 continue
         chosen[i] = [*picked, s]
@@ -158,7 +160,8 @@ def build_messages(question: str, hits: Sequence[Hit], history: Sequence[Turn]) 
     blocks = []
     for n, hit in enumerate(hits, start=1):
         meta = hit.meta
-        head = f"[{n}] {meta.get('title', '')} ({meta.get('jurisdiction', '?')}, {meta.get('published', 'undated')})"
+        where = f"{meta.get('jurisdiction') or '?'}, {meta.get('published') or 'undated'}"
+        head = f"[{n}] {meta.get('title', '')} ({where})"
         if meta.get("headings"):
             head += f" — {meta['headings']}"
         body = hit.body.replace("<passages>", "(passages)").replace("</passages>", "(/passages)")
@@ -167,7 +170,7 @@ def build_messages(question: str, hits: Sequence[Hit], history: Sequence[Turn]) 
     if history:
         turns = "\n".join(f"Q: {t.question}\nA: {t.answer[:500]}" for t in history[-3:])
         context = f"Earlier in this conversation:\n{turns}\n\n"
-    user = f"<passages>\n" + "\n\n".join(blocks) + f"\n</passages>\n\n{context}Question: {question}"
+    user = "<passages>\n" + "\n\n".join(blocks) + f"\n</passages>\n\n{context}Question: {question}"
     return [("system", SYSTEM_PROMPT), ("human", user)]
 
 

@@ -10,8 +10,8 @@ import asyncio
 import logging
 import re
 import time
-from dataclasses import dataclass
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from chromadb.api import ClientAPI
@@ -38,9 +38,7 @@ CJK_LEXICAL_FLOOR = 0.35
 # Below this, with no word of our subject in the question, the question is not for us.
 TOPIC_FLOOR = 0.30
 PASSAGES = 5
-MODEL_UNAVAILABLE_NOTE = (
-    "The language model did not answer, so this answer quotes the sources directly."
-)
+MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
 
 NO_ANSWER_TEXT = (
     "I couldn't find this in my sources, so I won't guess. "
@@ -49,7 +47,7 @@ NO_ANSWER_TEXT = (
 OUT_OF_SCOPE_TEXT = (
     "I only answer questions about AI and copyright law (and related IP and tech law), "
     "with citations to my sources. Try asking something like: "
-    "\"Can an AI-generated image be protected by copyright in China?\""
+    '"Can an AI-generated image be protected by copyright in China?"'
 )
 
 
@@ -57,6 +55,20 @@ def clean_question(question: str) -> str:
     """Collapse whitespace and defuse mass mentions in the question text."""
     text = re.sub(r"\s+", " ", question or "").strip()
     return re.sub(r"@(everyone|here)\b", r"\1", text)
+
+
+def validate_question(question: str) -> str:
+    """The cleaned question, or QuestionError saying plainly what is wrong with it."""
+    text = clean_question(question)
+    if not text:
+        raise QuestionError(
+            'The question is empty. Ask something like: "Who owns an AI-generated image in the US?"'
+        )
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"The question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
+        )
+    return text
 
 
 @dataclass(frozen=True)
@@ -147,11 +159,15 @@ class Engine:
             return
         parts: list[str] = []
         try:
+            finished = False
             async for chunk in llm.astream(answering.build_messages(text, hits, history)):
                 piece = str(chunk.content or "")
+                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
                 if piece:
                     parts.append(piece)
                     yield AnswerDelta(piece)
+            if not finished:
+                raise ConnectionError("the model's stream ended before the answer was complete")
         except Exception as error:
             log.warning("The language model failed mid-answer (%s): falling back to quotes", _describe(error))
             fallback = await asyncio.to_thread(self._extractive, text, hits, note=MODEL_UNAVAILABLE_NOTE)
@@ -176,13 +192,7 @@ class Engine:
         self, question: str, jurisdiction: str | None, history: Sequence[Turn]
     ) -> Answer | _Prepared:
         """Checks and retrieval: a finished decline, or the question and passages to answer from."""
-        text = clean_question(question)
-        if not text:
-            raise QuestionError("The question is empty. Ask something like: \"Who owns an AI-generated image in the US?\"")
-        if len(text) > MAX_QUESTION_CHARS:
-            raise QuestionError(
-                f"The question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
-            )
+        text = validate_question(question)
         refusal = scope.refusal(text)
         if refusal:
             return Answer(text, Status.REFUSED, refusal, "extractive")
@@ -214,7 +224,12 @@ class Engine:
                     "Try rephrasing, or ask an admin to add a source that covers it."
                 )
             return Answer(
-                text, Status.NO_ANSWER, message, "extractive", closest=self._closest(hits), retrieved=retrieved
+                text,
+                Status.NO_ANSWER,
+                message,
+                "extractive",
+                closest=self._closest(hits),
+                retrieved=retrieved,
             )
         return _Prepared(text, strong, retrieved)
 
@@ -224,12 +239,16 @@ class Engine:
         Chinese, Japanese or Korean the lexical match (character bigrams) decides alone."""
         if cjk:
             return hit.lexical >= CJK_LEXICAL_FLOOR
-        return hit.dense >= ANSWER_FLOOR or (hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR)
+        return hit.dense >= ANSWER_FLOOR or (
+            hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR
+        )
 
     def _extractive(self, question: str, hits: list[Hit], note: str = "") -> Answer:
         text, cites = answering.extractive(question, hits, self.embeddings, self.retriever.corpus().idf)
         if not cites:
-            return Answer(question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits))
+            return Answer(
+                question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
+            )
         return Answer(question, Status.ANSWERED, text, "extractive", cites, note=note)
 
     def _verified(self, question: str, reply: str, hits: list[Hit]) -> Answer:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 from bot.rag import loader
 from bot.rag.types import Answer, Citation, Status
@@ -39,6 +40,25 @@ class QuoteChecker:
         return bool(text) and bool(quote) and quote in (text or "")
 
 
+class Answerer(Protocol):
+    def answer(self, question: str, *, jurisdiction: str | None = None) -> Answer: ...
+
+
+def answer_all(
+    engine: Answerer, rows: list[dict[str, Any]], out: IO[str] | None = None
+) -> list[tuple[dict[str, Any], Answer, list[str]]]:
+    """Answer every question; write one `ask --json` object plus the `id` a line to `out`."""
+    results = []
+    for row in rows:
+        started = time.perf_counter()
+        result = engine.answer(str(row["question"]), jurisdiction=row.get("filter_jurisdiction"))
+        result.latency_ms = round((time.perf_counter() - started) * 1000)
+        results.append((row, result, result.retrieved))
+        if out is not None:
+            out.write(json.dumps({"id": row["id"], **result.to_dict()}, ensure_ascii=False) + "\n")
+    return results
+
+
 def read_questions(path: Path) -> list[dict[str, Any]]:
     """The question set: one JSON object a line, each with at least `id` and `question`."""
     rows = []
@@ -50,7 +70,7 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError as error:
             raise ValueError(f"{path}:{number}: not JSON ({error.msg})") from None
         if not isinstance(row, dict) or "id" not in row or "question" not in row:
-            raise ValueError(f"{path}:{number}: each line needs at least \"id\" and \"question\"")
+            raise ValueError(f'{path}:{number}: each line needs at least "id" and "question"')
         rows.append(row)
     return rows
 
@@ -138,8 +158,16 @@ def score(
 
 def format_table(report: Report) -> str:
     """The metrics as a plain-text table: overall, then by kind and by jurisdiction."""
-    cols = ["questions", "hit@1", "hit@5", "mrr", "answer_rate", "decline_accuracy",
-            "citation_validity", "citation_precision"]
+    cols = [
+        "questions",
+        "hit@1",
+        "hit@5",
+        "mrr",
+        "answer_rate",
+        "decline_accuracy",
+        "citation_validity",
+        "citation_precision",
+    ]
     heads = ["group", "n", "hit@1", "hit@5", "MRR", "answered", "declined", "verbatim", "precision"]
     lines = ["  ".join(f"{h:>10}" for h in heads)]
 
@@ -148,7 +176,11 @@ def format_table(report: Report) -> str:
         cells = [f"{name[:10]:>10}"]
         for col in cols:
             value = metrics[col]
-            cells.append(f"{value:>10}" if isinstance(value, int) else f"{'-' if value != value else f'{value:.3f}':>10}")
+            cells.append(
+                f"{value:>10}"
+                if isinstance(value, int)
+                else f"{'-' if value != value else f'{value:.3f}':>10}"
+            )
         lines.append("  ".join(cells))
 
     row("overall", report.overall)

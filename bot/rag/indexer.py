@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from chromadb.api import ClientAPI
 from langchain_chroma import Chroma
@@ -76,8 +77,13 @@ class Indexer:
         report_progress(Progress(len(texts), len(texts), report.chunks, "done"))
         log.info(
             "Reindex done: %d added, %d updated, %d skipped, %d deleted, %d failed, %d chunks, %.1f s",
-            report.added, report.updated, report.skipped, report.deleted,
-            len(failures), report.chunks, report.seconds,
+            report.added,
+            report.updated,
+            report.skipped,
+            report.deleted,
+            len(failures),
+            report.chunks,
+            report.seconds,
         )
         return report
 
@@ -179,9 +185,7 @@ class Indexer:
             chunks_done += len(docs)
             progress(Progress(start + len(batch), len(texts), chunks_done, "indexing"))
 
-    def _carry_over(
-        self, old: str, new: str, failures: list[Failure], records: SQLRecordManager
-    ) -> int:
+    def _carry_over(self, old: str, new: str, failures: list[Failure], records: SQLRecordManager) -> int:
         """Copy the old chunks of files that failed to load, so a broken edit loses nothing."""
         sources = [
             f.source for f in failures if loader.source_path(self.settings.knowledge_dir, f.source).exists()
@@ -192,8 +196,9 @@ class Indexer:
             old_collection = self.client.get_collection(old, embedding_function=None)
         except Exception:
             return 0
+        where: Any = {"source": {"$in": sources}}
         got = old_collection.get(
-            where={"source": {"$in": sources}}, include=["embeddings", "documents", "metadatas"]
+            where=where, include=["embeddings", "documents", "metadatas"]
         )
         if not got["ids"]:
             return 0

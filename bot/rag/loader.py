@@ -97,7 +97,9 @@ def load_file(knowledge_dir: Path, path: Path) -> SourceText:
         raise LoadError(f"unsupported file type {suffix or '(none)'}; use .md, .txt, .html or .pdf")
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise LoadError(f"file is {size // (1024 * 1024)} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise LoadError(
+            f"file is {size // (1024 * 1024)} MB; the limit is {MAX_FILE_BYTES // (1024 * 1024)} MB"
+        )
     source = source_name(knowledge_dir, path)
     if suffix == ".pdf":
         text, meta, verbatim = _read_pdf(path), _sidecar(path), False

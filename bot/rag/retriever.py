@@ -103,8 +103,13 @@ class HybridRetriever:
     def _load(self, name: str, generation: int) -> _Corpus:
         collection = self.client.get_collection(name, embedding_function=None)
         got = collection.get(include=["documents", "metadatas"])
-        corpus = _Corpus(name, generation, list(got["ids"]), list(got["documents"] or []),
-                         [dict(m) for m in got["metadatas"] or []])
+        corpus = _Corpus(
+            name,
+            generation,
+            list(got["ids"]),
+            list(got["documents"] or []),
+            [dict(m) for m in got["metadatas"] or []],
+        )
         corpus.lowered = "\n".join(" ".join(t.lower().split()) for t in corpus.texts)
         tokenised = [tokens(t) for t in corpus.texts]
         corpus.token_sets = [set(t) for t in tokenised]
@@ -135,17 +140,22 @@ class HybridRetriever:
             return []
         query_vector = self.embeddings.embed_query(query)
         hits: dict[str, Hit] = {}
-        where = {"jurisdiction": jurisdiction.upper()} if jurisdiction else None
+        where: Any = {"jurisdiction": jurisdiction.upper()} if jurisdiction else None
         collection = self.client.get_collection(corpus.collection, embedding_function=None)
         dense = collection.query(
-            query_embeddings=[query_vector],
+            query_embeddings=np.asarray([query_vector], dtype=np.float32),
             n_results=min(CANDIDATES, len(corpus.ids)),
             where=where,
             include=["documents", "metadatas", "distances"],
         )
         for rank, (cid, text, meta, distance) in enumerate(
-            zip(dense["ids"][0], (dense["documents"] or [[]])[0], (dense["metadatas"] or [[]])[0],
-                (dense["distances"] or [[]])[0], strict=True)
+            zip(
+                dense["ids"][0],
+                (dense["documents"] or [[]])[0],
+                (dense["metadatas"] or [[]])[0],
+                (dense["distances"] or [[]])[0],
+                strict=True,
+            )
         ):
             hits[cid] = Hit(cid, text or "", dict(meta or {}), dense=1.0 - float(distance), dense_rank=rank)
         query_tokens = tokens(query)
@@ -188,7 +198,9 @@ class HybridRetriever:
         got = collection.get(ids=[h.id for h in hits], include=["embeddings"])
         q = np.asarray(query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
-        vectors = {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"], strict=True)}
+        vectors = {
+            cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"], strict=True)
+        }
         for hit in hits:
             vector = vectors.get(hit.id)
             if vector is not None:
@@ -203,9 +215,11 @@ def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None
 
     def overlaps(hit: Hit) -> bool:
         for other in chosen:
-            if other.source == hit.source and int(hit.meta["start"]) < int(other.meta["end"]) and int(
-                other.meta["start"]
-            ) < int(hit.meta["end"]):
+            if (
+                other.source == hit.source
+                and int(hit.meta["start"]) < int(other.meta["end"])
+                and int(other.meta["start"]) < int(hit.meta["end"])
+            ):
                 return True
         return False
 

@@ -9,30 +9,51 @@ from bot.rag.text import ABBREVIATION, tokens
 
 REFUSALS: list[tuple[re.Pattern[str], str]] = [
     (
-        re.compile(r"\b(invent|make up|made[- ]up|fabricate|fake|hallucinate|create)\b.{0,40}\b(citation|cite|case|source|reference|quote|precedent|ruling)s?\b", re.I | re.S),
+        re.compile(
+            r"\b(invent|make up|made[- ]up|fabricate|fake|hallucinate|create)\b.{0,40}\b(citation|cite|case|source|reference|quote|precedent|ruling)s?\b",
+            re.I | re.S,
+        ),
         "I only cite sources that really exist in my knowledge base, so I can't invent a citation or a case.",
     ),
     (
-        re.compile(r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic(y|ies)|previous|above)", re.I | re.S),
+        re.compile(
+            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic(y|ies)|previous|above)",
+            re.I | re.S,
+        ),
         "I can't set my instructions aside. Ask me about AI and copyright law and I'll answer from my sources.",
     ),
     (
-        re.compile(r"\b(system|hidden|initial|your)\s+(prompt|instructions)\b|\bprompt\s+injection\b|\bjailbreak\b|\bdeveloper mode\b|\bDAN\b", re.I),
+        re.compile(
+            r"\b(system|hidden|initial|your)\s+(prompt|instructions)\b|\bprompt\s+injection\b|\bjailbreak\b|\bdeveloper mode\b|\bDAN\b",
+            re.I,
+        ),
         "I don't share or change how I'm configured. Ask me about AI and copyright law instead.",
     ),
     (
-        re.compile(r"\b(api[ _-]?key|openai[ _-]?key|discord[ _-]?token|bot token|access token|secret key|password|credentials|\.env\b|environment variables?)\b", re.I),
+        re.compile(
+            r"\b(api[ _-]?key|openai[ _-]?key|discord[ _-]?token|bot token|access token|secret key|password|credentials|\.env\b|environment variables?)\b",
+            re.I,
+        ),
         "I never share keys, tokens or other secrets.",
     ),
     (
-        re.compile(r"\b(pretend|act|roleplay|role-play|be)\b.{0,25}\b(my|a|an)\s+(lawyer|attorney|solicitor|barrister|counsel)\b|\b(promise|guarantee|assure)\b.{0,30}\b(win|won't lose|will not lose|case|outcome|safe)\b", re.I | re.S),
+        re.compile(
+            r"\b(pretend|act|roleplay|role-play|be)\b.{0,25}\b(my|a|an)\s+(lawyer|attorney|solicitor|barrister|counsel)\b|\b(promise|guarantee|assure)\b.{0,30}\b(win|won't lose|will not lose|case|outcome|safe)\b",
+            re.I | re.S,
+        ),
         "I'm not a lawyer and can't promise any outcome. I can explain what my sources say, with citations; for your own case, ask a qualified lawyer.",
     ),
     (
-        re.compile(r"\b(ping|mention|tag|notify|alert)\s+(@?everyone|@?here|all (the )?(users|members|people)|(the\s+)?(whole|entire|full)\s+(server|channel|guild))\b", re.I),
+        re.compile(
+            r"\b(ping|mention|tag|notify|alert)\s+(@?everyone|@?here|all (the )?(users|members|people)|(the\s+)?(whole|entire|full)\s+(server|channel|guild))\b",
+            re.I,
+        ),
         "I don't ping people. Ask me about AI and copyright law instead.",
     ),
-    (re.compile(r"忽略.{0,10}(指令|指示|提示)|系统提示|(编造|捏造).{0,10}(引用|案例|判例)"), "我不能这样做。请问我关于人工智能与版权法的问题，我会注明出处。"),
+    (
+        re.compile(r"忽略.{0,10}(指令|指示|提示)|系统提示|(编造|捏造).{0,10}(引用|案例|判例)"),
+        "我不能这样做。请问我关于人工智能与版权法的问题，我会注明出处。",
+    ),
 ]
 
 # Words that put a question on our subject even when retrieval is weak.
@@ -68,14 +89,21 @@ def mentions_topic(question: str) -> bool:
     return any(t in TOPIC_WORDS for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
 
 
-_CASE_HINT = re.compile(r"\b(v\.?|vs\.?|versus|case|ruling|court|judgment|judgement|lawsuit|sued|act|law|laws|bill|statute|decision|directive|regulation|rules?|requirements?)\b", re.I)
+_CASE_HINT = re.compile(
+    r"\b(v\.?|vs\.?|versus|case|ruling|court|judgment|judgement|lawsuit|sued|act|law|laws|bill|statute|decision|directive|regulation|rules?|requirements?)\b",
+    re.I,
+)
 _NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive|Code))\b")
 _PROPER = re.compile(r"\b([A-Z][a-zA-Z]{2,})\b")
-_LEGAL_ABBREVIATIONS = frozenset("cir app supp dist ct cal del colo ewhc uksc cjeu bgh lg olg fed reg usc".split())
+_LEGAL_ABBREVIATIONS = frozenset(
+    "cir app supp dist ct cal del colo ewhc uksc cjeu bgh lg olg fed reg usc".split()
+)
 
 
 def unknown_names(
-    question: str, vocabulary: set[str] | dict[str, float], has_phrase: Callable[[str], bool] = lambda _p: True
+    question: str,
+    vocabulary: set[str] | dict[str, float],
+    has_phrase: Callable[[str], bool] = lambda _p: True,
 ) -> list[str]:
     """Names in a question about a specific case or law that no source mentions (an invented
     case, a statute we do not have, a country we do not cover): the sources cannot cover it.

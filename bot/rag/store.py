@@ -49,7 +49,8 @@ def describe_store_error(settings: Settings, error: BaseException) -> str:
     if settings.chroma_host:
         where = f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
         return f"The knowledge index is unreachable ({where} did not answer). Try again in a minute."
-    return f"The knowledge index under {settings.data_dir} could not be opened ({type(error).__name__}: {error})."
+    reason = f"{type(error).__name__}: {error}"
+    return f"The knowledge index under {settings.data_dir} could not be opened ({reason})."
 
 
 @dataclass(frozen=True)

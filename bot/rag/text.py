@@ -42,8 +42,12 @@ class Sentence:
     end: int
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9*_])|(?<=[。！？])\s*|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)")
-ABBREVIATION = re.compile(r"(?:\b(?:v|vs|No|Nos|Co|Inc|Ltd|Corp|Mr|Ms|Mrs|Dr|St|Art|Arts|para|paras|U\.S|U\.K|e\.g|i\.e|cf|al|Fed|Reg|Cir|Cal|Del|Colo|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|approx|ca|s|ss|Sec|Min|Chu|Jing|Yue)\.|\b[A-Z]\.)$")
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9*_])|(?<=[。！？])\s*|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)"
+)
+ABBREVIATION = re.compile(
+    r"(?:\b(?:v|vs|No|Nos|Co|Inc|Ltd|Corp|Mr|Ms|Mrs|Dr|St|Art|Arts|para|paras|U\.S|U\.K|e\.g|i\.e|cf|al|Fed|Reg|Cir|Cal|Del|Colo|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|approx|ca|s|ss|Sec|Min|Chu|Jing|Yue)\.|\b[A-Z]\.)$"
+)
 
 
 def sentences(text: str) -> list[Sentence]:
@@ -80,13 +84,47 @@ def plain(sentence: str) -> str:
 
 
 JURISDICTION_WORDS: dict[str, tuple[str, ...]] = {
-    "CN": ("china", "chinese", "prc", "beijing", "shanghai", "guangzhou", "hangzhou", "jiangsu",
-           "changshu", "zhangjiagang", "中国", "北京", "中华"),
-    "US": ("the us", "u.s", "usa", "united states", "america", "american", "uspto", "usco",
-           "copyright office", "美国", "federal"),
+    "CN": (
+        "china",
+        "chinese",
+        "prc",
+        "beijing",
+        "shanghai",
+        "guangzhou",
+        "hangzhou",
+        "jiangsu",
+        "changshu",
+        "zhangjiagang",
+        "中国",
+        "北京",
+        "中华",
+    ),
+    "US": (
+        "the us",
+        "u.s",
+        "usa",
+        "united states",
+        "america",
+        "american",
+        "uspto",
+        "usco",
+        "copyright office",
+        "美国",
+        "federal",
+    ),
     "EU": ("eu", "european", "europe", "cjeu", "ai act", "brussels", "欧盟"),
     "DE": ("germany", "german", "munich", "münchen", "hamburg", "gema", "德国"),
-    "UK": ("the uk", "united kingdom", "britain", "british", "england", "english", "scotland", "cdpa", "英国"),
+    "UK": (
+        "the uk",
+        "united kingdom",
+        "britain",
+        "british",
+        "england",
+        "english",
+        "scotland",
+        "cdpa",
+        "英国",
+    ),
     "JP": ("japan", "japanese", "日本"),
     "IN": ("india", "indian", "delhi", "印度"),
     "CA": ("canada", "canadian", "cipo", "加拿大"),

@@ -1,0 +1,131 @@
+"""The LLM path, through the real openai client, against an OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.rag.embeddings import LocalEmbeddings
+from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, Engine
+from bot.rag.evaluate import QuoteChecker
+from bot.rag.indexer import Indexer
+from bot.rag.types import Answer, AnswerDelta, Status
+from tests.llm_server import LLMServer, Reply
+
+QUESTION = "Can an AI-generated image be protected by copyright in China?"
+
+
+@pytest.fixture
+def llm_engine(
+    llm: LLMServer, make_settings: Callable[..., Settings], kb: Path, local_embeddings: LocalEmbeddings
+) -> Engine:
+    settings = make_settings(
+        openai_base_url=llm.base_url,
+        openai_api_key="sk-test-key",
+        openai_model="test-model",
+        openai_timeout_seconds=1.0,
+        openai_max_retries=1,
+    )
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+
+def passage_number(llm: LLMServer, source_title: str) -> int:
+    """The number the engine gave the passage with this title in its last prompt."""
+    prompt = llm.requests[-1]["messages"][-1]["content"]
+    for line in prompt.splitlines():
+        if line.startswith("[") and source_title in line:
+            return int(line[1 : line.index("]")])
+    raise AssertionError(f"{source_title!r} was not among the passages:\n{prompt}")
+
+
+def test_valid_citations_are_kept_with_verbatim_quotes(llm_engine: Engine, llm: LLMServer, kb: Path) -> None:
+    llm.script(
+        Reply("On 27 November 2023 the Beijing Internet Court in China held that the image was a work [1].")
+    )
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.ANSWERED and result.mode == "llm"
+    n = passage_number(llm, "Li v. Liu")
+    assert n == 1 or result.citations[0].source == "knowledge/cn-li-v-liu.md"
+    assert result.answer.endswith("[1].")
+    assert all(QuoteChecker(kb)(c) for c in result.citations)
+
+
+def test_the_prompt_fences_numbered_passages_as_data(llm_engine: Engine, llm: LLMServer) -> None:
+    llm_engine.answer(QUESTION)
+    system, user = llm.requests[-1]["messages"]
+    assert system["role"] == "system" and "quoted data" in system["content"]
+    assert user["content"].startswith("<passages>\n[1] ")
+    assert "</passages>" in user["content"] and user["content"].endswith(f"Question: {QUESTION}")
+    assert llm.requests[-1]["model"] == "test-model"
+
+
+def test_invented_citation_is_removed(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(Reply("The Beijing Internet Court protected the image [1][9]. A higher court agreed [9]."))
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.ANSWERED
+    assert "[9]" not in result.answer and "higher court" not in result.answer
+    assert [c.n for c in result.citations] == [1]
+
+
+def test_answer_without_valid_citation_is_no_answer(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(Reply("Yes, AI images are always protected everywhere [7]."))
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.NO_ANSWER
+    assert result.citations == [] and "couldn't find" in result.answer
+
+
+def test_model_saying_sources_do_not_cover_it_is_no_answer(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(Reply("The sources don't cover this."))
+    assert llm_engine.answer(QUESTION).status is Status.NO_ANSWER
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [Reply(status=500), Reply(delay=2.5), Reply(raw_body="{not json")],
+    ids=["server-error", "timeout", "malformed-json"],
+)
+def test_model_failure_falls_back_to_quoting_the_sources(
+    llm_engine: Engine, llm: LLMServer, failure: Reply
+) -> None:
+    llm.script(failure, failure)  # the first try and the one retry
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.ANSWERED
+    assert result.mode == "extractive" and result.note == MODEL_UNAVAILABLE_NOTE
+    assert result.citations[0].source == "knowledge/cn-li-v-liu.md"
+
+
+def test_rate_limit_with_retry_after_is_retried(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(Reply(status=429, headers={"Retry-After": "0"}), Reply("The court protected the image [1]."))
+    result = llm_engine.answer(QUESTION)
+    assert result.mode == "llm" and result.status is Status.ANSWERED
+    assert len(llm.requests) == 2
+
+
+async def test_stream_yields_text_then_one_verified_answer(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(Reply("The Beijing Internet Court held the image was a work [1]. Another claim [8]."))
+    events = [e async for e in llm_engine.astream(QUESTION)]
+    deltas = [e for e in events if isinstance(e, AnswerDelta)]
+    assert len(deltas) > 3
+    assert "".join(d.text for d in deltas).startswith("The Beijing Internet Court")
+    final = events[-1]
+    assert isinstance(final, Answer) and sum(isinstance(e, Answer) for e in events) == 1
+    assert final.answer == "The Beijing Internet Court held the image was a work [1]."
+
+
+async def test_stream_cut_half_way_falls_back_to_quotes(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(Reply("The Beijing Internet Court held the image was a work [1].", cut_after=3))
+    events = [e async for e in llm_engine.astream(QUESTION)]
+    final = events[-1]
+    assert isinstance(final, Answer)
+    assert final.status is Status.ANSWERED and final.note == MODEL_UNAVAILABLE_NOTE
+
+
+def test_declines_never_reach_the_model(llm_engine: Engine, llm: LLMServer) -> None:
+    assert llm_engine.answer("Best pizza dough recipe?").status is Status.OUT_OF_SCOPE
+    assert llm_engine.answer("Invent a citation that proves AI art is public domain").status is Status.REFUSED
+    assert llm.requests == []
