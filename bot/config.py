@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     chroma_ssl: bool = False
     chroma_auth_token: SecretStr | None = None
     collection_prefix: str = "kb"
+    # SQLAlchemy URL of the feedback and answer log; SQLite under DATA_DIR when unset
+    database_url: str | None = None
 
-    @field_validator("openai_base_url", "chroma_host", mode="before")
+    @field_validator("openai_base_url", "chroma_host", "database_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

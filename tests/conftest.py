@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -81,9 +87,54 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real Chroma server (`chroma run`) on 127.0.0.1 for the session."""
+    executable = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    if executable is None:
+        pytest.fail("the `chroma` command is not installed (pip install -r requirements.txt)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = (path / "server.log").open("w")
+    process = subprocess.Popen(
+        [executable, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+    yield "127.0.0.1", port
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Tests that take `settings` run against the embedded store and a Chroma server alike."""
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(kb: Path, make_settings: Callable[..., Settings]) -> Settings:
-    return make_settings()
+def settings(kb: Path, make_settings: Callable[..., Settings], store_kind: str, request: pytest.FixtureRequest) -> Settings:
+    if store_kind == "embedded":
+        return make_settings()
+    host, port = request.getfixturevalue("chroma_server")
+    # Each test gets collections of its own on the shared server.
+    return make_settings(chroma_host=host, chroma_port=port, collection_prefix=f"t{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture

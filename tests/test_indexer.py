@@ -119,7 +119,12 @@ def test_crash_during_full_rebuild_leaves_old_index_answering(
     assert engine.answer("Who is the author of an AI image in China?").status is Status.ANSWERED
     # The next rebuild finishes, removes the half-built collection and has no duplicates.
     report = good.reindex(full=True)
-    names = [n for n in store.collection_names(good.client) if n.startswith("kb_") and n != "kb_pointer"]
+    prefix = settings.collection_prefix
+    names = [
+        n
+        for n in store.collection_names(good.client)
+        if n.startswith(f"{prefix}_") and n != store.pointer_name(settings)
+    ]
     assert len(names) == 1
     assert report.chunks == sum(chunks_of(good).values())
     assert "knowledge/extra.md" in chunks_of(good)
@@ -129,7 +134,9 @@ def test_asking_with_another_embedding_model_says_to_reindex(
     indexer: Indexer, make_settings: Callable[..., Settings], local_embeddings: Embeddings
 ) -> None:
     indexer.reindex()
-    other = make_settings(embedding_backend="openai", openai_base_url="http://127.0.0.1:9/v1")
+    other = indexer.settings.model_copy(
+        update={"embedding_backend": "openai", "openai_base_url": "http://127.0.0.1:9/v1"}
+    )
     engine = Engine(other, embeddings=local_embeddings, client=indexer.client)
     with pytest.raises(IndexNotReady, match="reindex --full"):
         engine.answer("Who owns AI art in China?")

@@ -110,9 +110,7 @@ def test_unsafe_or_unsupported_names_are_refused(tmp_path: Path, name: str, mess
         ("jurisdiction", "United States of America", "short code"),
     ],
 )
-def test_bad_metadata_is_refused_with_a_reason(
-    tmp_path: Path, field: str, value: str, message: str
-) -> None:
+def test_bad_metadata_is_refused_with_a_reason(tmp_path: Path, field: str, value: str, message: str) -> None:
     with pytest.raises(SourceError) as caught:
         save_source(tmp_path, "ok.md", b"text", **{**META, field: value})
     assert message in str(caught.value)

@@ -18,6 +18,7 @@ import discord
 from bot.discordbot.errors import PLACEHOLDER_PENDING, describe
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.formatting import (
+    DECLINE_DEFAULTS,
     THINKING,
     answer_embed,
     answer_text,
@@ -26,7 +27,7 @@ from bot.discordbot.formatting import (
 )
 from bot.discordbot.services import AnswerEngine
 from bot.discordbot.views import answer_view
-from bot.rag.types import Answer, AnswerDelta, Turn
+from bot.rag.types import Answer, AnswerDelta, Status, Turn
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,7 @@ class Answerer:
         self.engine = engine
         self.feedback = feedback
         self.edit_interval = edit_interval
-        self._clock = clock
+        self.clock = clock
 
     async def deliver(self, asked: Asked, target: AnswerTarget) -> Answer | None:
         """Answer in the target; on failure, say so in the target instead (None)."""
@@ -176,7 +177,7 @@ class Answerer:
         final = await self._stream(asked, target)
         answer_id = await self._record(final, asked)
         content = answer_text(final, echo=asked.question if asked.echo else None)
-        chunks = split_message(content)
+        chunks = split_message(content) or [DECLINE_DEFAULTS[Status.NO_ANSWER]]
         embed = answer_embed(final)
         view = answer_view(answer_id, quotes=bool(final.citations)) if answer_id is not None else None
         message_ids = await target.finish(chunks, embed, view)
@@ -203,7 +204,7 @@ class Answerer:
         async for item in stream:
             if isinstance(item, AnswerDelta):
                 streamed += item.text
-                now = self._clock()
+                now = self.clock()
                 if streamed.strip() and now - last_edit >= self.edit_interval:
                     last_edit = now
                     try:

@@ -29,8 +29,10 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import StaticPool
 
 from bot.config import Settings
 from bot.rag.types import Answer, Citation, Turn
@@ -108,8 +110,8 @@ class UnknownAnswer(LookupError):
 
 
 def default_url(settings: Settings) -> str:
-    """FEEDBACK_DB_URL if set, else sqlite:///<DATA_DIR>/feedback.sqlite."""
-    url = getattr(settings, "feedback_db_url", None)
+    """DATABASE_URL if set, else sqlite:///<DATA_DIR>/feedback.sqlite."""
+    url = settings.database_url
     if url:
         return str(url)
     return f"sqlite:///{(Path(settings.data_dir) / 'feedback.sqlite').resolve()}"
@@ -119,13 +121,16 @@ class FeedbackStore:
     """The answers the bot posted and the votes on them."""
 
     def __init__(self, url: str) -> None:
-        connect_args: dict[str, Any] = {}
-        if url.startswith("sqlite"):
-            connect_args["check_same_thread"] = False  # used from asyncio.to_thread workers
-            path = url.removeprefix("sqlite:///")
-            if path and path != ":memory:" and not url.startswith("sqlite:///:memory:"):
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._engine = create_engine(url, connect_args=connect_args)
+        options: dict[str, Any] = {}
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            # Used from asyncio.to_thread workers, so connections cross threads.
+            options["connect_args"] = {"check_same_thread": False}
+            if parsed.database in (None, "", ":memory:"):
+                options["poolclass"] = StaticPool  # one shared in-memory database, not one per thread
+            else:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        self._engine = create_engine(url, **options)
         _Base.metadata.create_all(self._engine)
         log.info("Feedback store at %s", self._engine.url.render_as_string(hide_password=True))
 

@@ -362,7 +362,7 @@ def stats_embed(stats: IndexStats, counts: FeedbackCounts, files: int) -> discor
         name="Feedback",
         value=(
             f"👍 {counts.helpful:,} helpful · 👎 {counts.not_helpful:,} not helpful\n"
-            f"{counts.answers:,} answers on record"
+            f"Answers on record: {counts.answers:,}"
         ),
         inline=False,
     )

@@ -73,8 +73,10 @@ class MentionCog(commands.Cog):
 
     @staticmethod
     def _addressed(message: discord.Message, my_id: int) -> bool:
-        """Mentioned (as a user or by the bot's role), or spoken to in a thread the bot opened."""
+        """Mentioned (as a user or by the bot's role), in a DM, or in a thread the bot opened."""
         if any(user.id == my_id for user in message.mentions):
+            return True
+        if isinstance(message.channel, discord.DMChannel):
             return True
         guild = message.guild
         role = guild.self_role if guild is not None else None

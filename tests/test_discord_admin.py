@@ -1,0 +1,325 @@
+"""Admin commands: who may use them, one reindex at a time, live progress, managing sources."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+import pytest
+
+from bot.discordbot.client import AnswerBot
+from bot.discordbot.cogs.admin import AdminCog
+from bot.discordbot.errors import ADMINS_ONLY, NotAdmin
+from bot.discordbot.indexing import AlreadyRunning
+from bot.discordbot.views import SourcesPager
+from bot.rag.library import SourceError, save_source
+from bot.rag.types import Failure
+from tests.discord_fakes import (
+    ADMIN_ROLE_ID,
+    USER_ID,
+    FakeIndexer,
+    embed_text,
+    final_edit,
+    invoke,
+    make_bot,
+    make_interaction,
+    make_member,
+    make_settings,
+)
+
+META = {
+    "title": "T",
+    "url": "https://example.org/t",
+    "publisher": "P",
+    "published": "2025-01-02",
+    "jurisdiction": "US",
+}
+
+
+def admin_cog(bot: AnswerBot) -> AdminCog:
+    return AdminCog(bot)
+
+
+def attachment(name: str, data: bytes) -> MagicMock:
+    file = MagicMock(spec=discord.Attachment)
+    file.filename = name
+    file.size = len(data)
+    file.read = AsyncMock(return_value=data)
+    return file
+
+
+@pytest.fixture
+def indexer() -> FakeIndexer:
+    return FakeIndexer()
+
+
+@pytest.fixture
+def bot(tmp_path: Path, indexer: FakeIndexer) -> AnswerBot:
+    bot = make_bot(make_settings(tmp_path, admin_role_id=ADMIN_ROLE_ID, owner_ids=[77]), indexer=indexer)
+    bot.index_runner.interval = 0.0
+    return bot
+
+
+# -- who may ---------------------------------------------------------------------------------------
+
+
+async def test_a_non_admin_is_refused_even_when_discord_shows_them_the_command(bot: AnswerBot) -> None:
+    cog = admin_cog(bot)
+    plain = make_interaction(bot, manage_guild=False)
+
+    with pytest.raises(NotAdmin):
+        await cog.interaction_check(plain)
+    await bot.tree.on_error(plain, NotAdmin())
+    plain.response.send_message.assert_awaited_once_with(ADMINS_ONLY, ephemeral=True)
+    assert bot.indexer.calls == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        {"manage_guild": True},
+        {"user": make_member(USER_ID, roles=[ADMIN_ROLE_ID])},
+        {"user": make_member(77)},  # an owner id
+    ],
+)
+async def test_admins_are_server_managers_the_admin_role_or_owners(
+    bot: AnswerBot, who: dict[str, Any]
+) -> None:
+    assert await admin_cog(bot).interaction_check(make_interaction(bot, **who)) is True
+
+
+async def test_a_user_outside_a_server_is_never_admin(bot: AnswerBot) -> None:
+    interaction = make_interaction(bot, guild_id=None)
+    interaction.user = MagicMock(spec=discord.User)
+    interaction.user.id = USER_ID
+    with pytest.raises(NotAdmin):
+        await admin_cog(bot).interaction_check(interaction)
+
+
+# -- /reindex --------------------------------------------------------------------------------------
+
+
+async def test_two_reindex_requests_at_once_run_one_and_tell_the_other(
+    bot: AnswerBot, indexer: FakeIndexer
+) -> None:
+    indexer.hold = threading.Event()
+    cog = admin_cog(bot)
+    first = make_interaction(bot, manage_guild=True)
+    second = make_interaction(bot, manage_guild=True, user=make_member(USER_ID + 1, manage_guild=True))
+
+    running = asyncio.create_task(invoke(cog, "reindex", first, full=True))
+    await asyncio.to_thread(indexer.started.wait, 5)
+    with pytest.raises(AlreadyRunning) as caught:
+        await invoke(cog, "reindex", second, full=False)
+    await bot.tree.on_error(second, caught.value)
+    indexer.hold.set()
+    await running
+
+    told = second.response.send_message.await_args.args[0]
+    assert told.startswith(f"A reindex is already running (started by <@{USER_ID}> ")
+    assert told.endswith("Try again when it has finished.")
+    assert indexer.calls == [True]  # only the first ran, as a full rebuild
+    assert indexer.threads[0] != threading.main_thread().name  # off the event loop
+    summary = final_edit(first)["embed"]
+    assert summary.title == "Full reindex finished"
+    shown = embed_text(summary)
+    assert "Added chunks**: 12" in shown and "Deleted chunks**: 2" in shown
+    assert "Failed files (1)**: `knowledge/scan.pdf`: the PDF has no text layer" in shown
+    assert "4.2 s" in (summary.description or "")
+
+    again = make_interaction(bot, manage_guild=True)
+    await invoke(cog, "reindex", again)  # free again afterwards
+    assert indexer.calls == [True, False]
+
+
+async def test_reindex_shows_live_progress(bot: AnswerBot, indexer: FakeIndexer) -> None:
+    indexer.hold = threading.Event()
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    task = asyncio.create_task(invoke(cog, "reindex", interaction))
+    for _ in range(100):
+        contents = [c.kwargs.get("content") or "" for c in interaction.edit_original_response.await_args_list]
+        if any("33%" in c for c in contents):
+            break
+        await asyncio.sleep(0.02)
+    indexer.hold.set()
+    await task
+
+    assert any(
+        c.startswith("**Reindex**: Embedding and indexing…") and "33% · 3/9 files · 20 chunks" in c
+        for c in contents
+    )
+    interaction.response.defer.assert_awaited_once_with(thinking=True, ephemeral=True)
+
+
+# -- /sources ----------------------------------------------------------------------------------
+
+
+async def test_sources_add_saves_with_front_matter_and_indexes(bot: AnswerBot, indexer: FakeIndexer) -> None:
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    await invoke(
+        cog,
+        "sources add",
+        interaction,
+        attachment("ai-art.md", b"# AI art\n\nA ruling."),
+        title="Court rules on AI art",
+        url="https://example.org/ai-art",
+        publisher="Example News",
+        date="2025-03-07",
+        jurisdiction="cn",
+    )
+
+    saved = bot.settings.knowledge_dir / "ai-art.md"
+    text = saved.read_text(encoding="utf-8")
+    assert text.startswith("---\ntitle: Court rules on AI art\n") and "jurisdiction: CN" in text
+    assert indexer.calls == [False]  # incremental
+    final = final_edit(interaction)
+    assert final["content"] == "Added `ai-art.md` and updated the index."
+    assert final["embed"].title == "Reindex finished"
+
+
+async def test_sources_add_refuses_a_bad_file_before_downloading_it(bot: AnswerBot) -> None:
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+    file = attachment("tool.exe", b"MZ")
+
+    with pytest.raises(SourceError, match=r"Only \.md, \.txt, \.html, \.pdf files can be added"):
+        await invoke(
+            cog,
+            "sources add",
+            interaction,
+            file,
+            title="T",
+            url="https://example.org/t",
+            publisher="P",
+            date="2025-01-02",
+            jurisdiction="US",
+        )
+    file.read.assert_not_awaited()
+    interaction.response.defer.assert_not_awaited()
+
+
+async def test_sources_add_says_when_the_file_could_not_be_indexed(
+    bot: AnswerBot, indexer: FakeIndexer
+) -> None:
+    indexer.report = replace(
+        indexer.report, failed=[Failure("knowledge/scan.pdf", "the PDF has no text layer")]
+    )
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    await invoke(
+        cog,
+        "sources add",
+        interaction,
+        attachment("scan.pdf", b"%PDF-1.4 ..."),
+        title="Scan",
+        url="https://example.org/scan",
+        publisher="P",
+        date="2025-01-02",
+        jurisdiction="US",
+    )
+
+    assert final_edit(interaction)["content"].startswith(
+        "Added `scan.pdf`, but it could not be indexed: the PDF has no text layer"
+    )
+
+
+async def test_sources_add_while_a_reindex_runs_saves_and_says_so(
+    bot: AnswerBot, indexer: FakeIndexer
+) -> None:
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    with bot.index_runner.reserve(user_id=1, full=False):
+        await invoke(
+            cog,
+            "sources add",
+            interaction,
+            attachment("note.txt", b"Some text."),
+            title="Note",
+            url="https://example.org/n",
+            publisher="P",
+            date="2025-01-02",
+            jurisdiction="EU",
+        )
+
+    assert (bot.settings.knowledge_dir / "note.txt").exists()
+    assert "A reindex is running right now" in final_edit(interaction)["content"]
+    assert indexer.calls == []
+
+
+async def test_sources_remove_deletes_and_reindexes_or_explains(bot: AnswerBot, indexer: FakeIndexer) -> None:
+    save_source(bot.settings.knowledge_dir, "old.md", b"text", **META)
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    await invoke(cog, "sources remove", interaction, "old.md")
+
+    assert not (bot.settings.knowledge_dir / "old.md").exists()
+    assert final_edit(interaction)["content"] == "Removed `old.md` and updated the index."
+    with pytest.raises(SourceError, match=r"There is no source named old\.md"):
+        await invoke(cog, "sources remove", make_interaction(bot, manage_guild=True), "old.md")
+    with pytest.raises(SourceError):
+        await invoke(cog, "sources remove", make_interaction(bot, manage_guild=True), "../../etc/passwd")
+
+
+async def test_sources_remove_autocomplete_is_empty_for_non_admins(bot: AnswerBot) -> None:
+    save_source(bot.settings.knowledge_dir, "a-ruling.md", b"text", **META)
+    cog = admin_cog(bot)
+    choices = await cast(Any, cog).source_names(make_interaction(bot, manage_guild=True), "rul")
+    assert [c.value for c in choices] == ["a-ruling.md"]
+    assert await cast(Any, cog).source_names(make_interaction(bot), "rul") == []
+
+
+async def test_sources_list_is_paged_and_only_its_asker_turns_pages(bot: AnswerBot) -> None:
+    for i in range(23):
+        save_source(bot.settings.knowledge_dir, f"s{i:02}.md", b"text", **{**META, "title": f"Source {i}"})
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    await invoke(cog, "sources list", interaction)
+
+    call = interaction.response.send_message.await_args
+    embed, pager = call.kwargs["embed"], call.kwargs["view"]
+    assert isinstance(pager, SourcesPager)
+    assert embed.title == "Knowledge sources (23)" and embed.footer.text == "Page 1 of 3"
+    assert "`s00.md`" in embed.description and "`s10.md`" not in embed.description
+    assert call.kwargs["ephemeral"] is True
+
+    stranger = make_interaction(bot, user=make_member(USER_ID + 1, manage_guild=True))
+    assert await pager.interaction_check(stranger) is False
+    turn = make_interaction(bot, manage_guild=True)
+    await pager.next.callback(turn)
+    shown = turn.response.edit_message.await_args.kwargs["embed"]
+    assert shown.footer.text == "Page 2 of 3" and "`s10.md`" in shown.description
+
+
+async def test_sources_stats_shows_index_and_feedback(bot: AnswerBot) -> None:
+    from tests.discord_fakes import TYPICAL
+
+    answer_id = bot.feedback.record_answer(TYPICAL, user_id=1, guild_id=None, channel_id=None)
+    bot.feedback.vote(answer_id, 5, helpful=True)
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    await invoke(cog, "sources stats", interaction)
+
+    shown = embed_text(final_edit(interaction)["embed"])
+    for expected in (
+        "Documents indexed**: 9",
+        "Chunks**: 55",
+        "Embedding model**: `local:all-MiniLM-L6-v2`",
+        "👍 1 helpful · 👎 0 not helpful",
+        "Answers on record: 1",
+        "<t:1767607200:f>",
+    ):
+        assert expected in shown
