@@ -91,6 +91,10 @@ async def _serve(settings: Settings, token: str) -> None:
 
     engine = await asyncio.to_thread(Engine, settings)
     indexer = await asyncio.to_thread(Indexer, settings)
+    if (await asyncio.to_thread(indexer.stats)).chunks == 0:
+        log.info("No index yet: building it from %s before connecting", settings.knowledge_dir)
+        report = await asyncio.to_thread(indexer.reindex)
+        log.info("Indexed %d files into %d chunks", report.files, report.chunks)
     feedback = await asyncio.to_thread(FeedbackStore.from_settings, settings)
     try:
         async with AnswerBot(settings, engine=engine, indexer=indexer, feedback=feedback) as bot:
