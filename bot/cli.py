@@ -51,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a user sees one line; -v shows the traceback
+        log.debug("Unexpected error", exc_info=True)
+        print(f"error: unexpected {type(error).__name__}: {error}", file=sys.stderr)
+        if not args.verbose:
+            print("(run again with -v for the details)", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

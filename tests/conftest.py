@@ -87,39 +87,61 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
+class ChromaServer:
+    """`chroma run` on 127.0.0.1 with a folder of its own; can be stopped and started again."""
+
+    def __init__(self, path: Path) -> None:
+        executable = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+        if executable is None:
+            pytest.fail("the `chroma` command is not installed (pip install -r requirements.txt)")
+        self.executable = executable
+        self.path = path
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return "127.0.0.1", self.port
+
+    def start(self) -> ChromaServer:
+        log = (self.path / "server.log").open("ab")
+        self.process = subprocess.Popen(
+            [self.executable, "run", "--path", str(self.path / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1):
+                    return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"chroma run did not start: {(self.path / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real Chroma server (`chroma run`) on 127.0.0.1 for the session."""
-    executable = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    if executable is None:
-        pytest.fail("the `chroma` command is not installed (pip install -r requirements.txt)")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = (path / "server.log").open("w")
-    process = subprocess.Popen(
-        [executable, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"chroma run did not start: {(path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.2)
-    yield "127.0.0.1", port
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server")).start()
+    yield server.address
+    server.stop()
 
 
 @pytest.fixture(params=["embedded", "server"])

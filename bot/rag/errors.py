@@ -19,3 +19,7 @@ class StoreUnavailable(EngineError):
 
 class ReindexBusy(EngineError):
     """Another reindex is running."""
+
+
+class StoreDamaged(EngineError):
+    """A database behind the index is damaged; the message says the way out."""

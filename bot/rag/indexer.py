@@ -8,9 +8,12 @@ file's chunks go away. A file that fails to load keeps whatever it put in the in
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import secrets
+import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,7 +31,7 @@ from sqlalchemy import text
 from bot.config import Settings
 from bot.rag import loader, store
 from bot.rag.embeddings import CountingEmbeddings, make_embeddings
-from bot.rag.errors import ReindexBusy
+from bot.rag.errors import ReindexBusy, StoreDamaged, StoreUnavailable
 from bot.rag.types import Failure, IndexStats, Progress, ReindexReport
 
 log = logging.getLogger(__name__)
@@ -58,34 +61,64 @@ class Indexer:
         """Bring the index in step with the knowledge folder. Raises ReindexBusy if one is running."""
         started = time.perf_counter()
         report_progress = progress or (lambda _p: None)
-        with self._lock():
-            report_progress(Progress(0, 0, 0, "loading"))
-            texts, failures = loader.load_all(self.settings.knowledge_dir)
-            pointer = store.read_pointer(self.client, self.settings)
-            model = self.settings.embedding_model_id
-            if pointer is not None and pointer.embedding_model != model and not full:
-                log.info("Index was built with %s, now %s: rebuilding", pointer.embedding_model, model)
-                full = True
-            if pointer is None or full:
-                report = self._full(texts, failures, pointer, report_progress)
-            else:
-                report = self._incremental(texts, failures, pointer.active, report_progress)
-        report.failed = failures
-        report.files = len(texts)
+        try:
+            with self._lock():
+                report = self._reindex(full, report_progress)
+        except OSError as error:
+            raise StoreUnavailable(self._describe_os_error(error)) from error
+        except Exception as error:
+            if _disk_full(error, self.settings.data_dir):
+                raise StoreUnavailable(self._describe_os_error(OSError(errno.ENOSPC, str(error)))) from error
+            raise
         report.seconds = time.perf_counter() - started
-        report.embedding_model = self.settings.embedding_model_id
-        report_progress(Progress(len(texts), len(texts), report.chunks, "done"))
+        report_progress(Progress(report.files, report.files, report.chunks, "done"))
         log.info(
             "Reindex done: %d added, %d updated, %d skipped, %d deleted, %d failed, %d chunks, %.1f s",
             report.added,
             report.updated,
             report.skipped,
             report.deleted,
-            len(failures),
+            len(report.failed),
             report.chunks,
             report.seconds,
         )
         return report
+
+    def _reindex(self, full: bool, report_progress: ProgressFn) -> ReindexReport:
+        report_progress(Progress(0, 0, 0, "loading"))
+        texts, failures = loader.load_all(self.settings.knowledge_dir)
+        pointer = store.read_pointer(self.client, self.settings)
+        model = self.settings.embedding_model_id
+        if pointer is not None and pointer.embedding_model != model and not full:
+            log.info("Index was built with %s, now %s: rebuilding", pointer.embedding_model, model)
+            full = True
+        damaged = self._records_damaged()
+        if damaged and pointer is not None and not full:
+            raise StoreDamaged(
+                f"The index's record database ({damaged}) is damaged. Run `python bot.py reindex --full` "
+                "(or /reindex full:True) to rebuild it; the current index keeps answering meanwhile."
+            )
+        if damaged:
+            aside = damaged.with_name(f"{damaged.name}.damaged-{time.strftime('%Y%m%d%H%M%S')}")
+            damaged.rename(aside)
+            log.warning("The record database was damaged: moved it to %s and rebuilding", aside)
+        if pointer is None or full:
+            report = self._full(texts, failures, pointer, report_progress)
+        else:
+            report = self._incremental(texts, failures, pointer.active, report_progress)
+        report.failed = failures
+        report.files = len(texts)
+        report.embedding_model = self.settings.embedding_model_id
+        return report
+
+    def _describe_os_error(self, error: OSError) -> str:
+        where = self.settings.data_dir
+        if error.errno == errno.ENOSPC:
+            return f"The disk holding the data folder {where} is full: free some space, then reindex again."
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason = error.strerror or "permission denied"
+            return f"The data folder {where} is not writable ({reason}): check DATA_DIR and its permissions."
+        return f"The data folder {where} could not be used ({error.strerror or error}): check DATA_DIR."
 
     def stats(self) -> IndexStats:
         pointer = store.read_pointer(self.client, self.settings)
@@ -197,9 +230,7 @@ class Indexer:
         except Exception:
             return 0
         where: Any = {"source": {"$in": sources}}
-        got = old_collection.get(
-            where=where, include=["embeddings", "documents", "metadatas"]
-        )
+        got = old_collection.get(where=where, include=["embeddings", "documents", "metadatas"])
         if not got["ids"]:
             return 0
         new_collection = self.client.get_collection(new, embedding_function=None)
@@ -235,6 +266,19 @@ class Indexer:
             if name.startswith(prefix) and name not in {keep, store.pointer_name(self.settings)}:
                 log.info("Removing the unfinished index %s", name)
                 self._drop_collection(name)
+
+    def _records_damaged(self) -> Path | None:
+        """The SQLite record database, if it exists and cannot be read."""
+        path = self.settings.data_dir / "records.sqlite"
+        if not path.exists():
+            return None
+        try:
+            with sqlite3.connect(path) as conn:
+                conn.execute("PRAGMA schema_version").fetchone()
+                conn.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError:
+            return path
+        return None
 
     def _records(self, namespace: str) -> SQLRecordManager:
         records = SQLRecordManager(namespace, db_url=self.records_url)
@@ -273,3 +317,15 @@ class Indexer:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _disk_full(error: BaseException, data_dir: Path) -> bool:
+    """Whether an error from a library (SQLite, Chroma) came from a full disk: their messages do
+    not always say so, so a data folder with almost no free space counts too."""
+    text = str(error).lower()
+    if "database or disk is full" in text or "no space left" in text:
+        return True
+    try:
+        return shutil.disk_usage(data_dir).free < 4 * 1024 * 1024
+    except OSError:
+        return False

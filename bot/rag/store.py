@@ -50,7 +50,7 @@ def describe_store_error(settings: Settings, error: BaseException) -> str:
         where = f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
         return f"The knowledge index is unreachable ({where} did not answer). Try again in a minute."
     reason = f"{type(error).__name__}: {error}"
-    return f"The knowledge index under {settings.data_dir} could not be opened ({reason})."
+    return f"The knowledge index under {settings.data_dir} could not be opened ({reason}): check DATA_DIR."
 
 
 @dataclass(frozen=True)
