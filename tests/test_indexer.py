@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
+from sqlalchemy import create_engine
 
 from bot.config import Settings
-from bot.rag import store
+from bot.rag import locks, store
 from bot.rag.embeddings import CountingEmbeddings
 from bot.rag.engine import Engine
 from bot.rag.errors import IndexNotReady, ReindexBusy
@@ -149,8 +150,31 @@ def test_asking_before_any_index_says_how_to_build_it(settings: Settings, local_
 
 
 def test_second_reindex_at_once_is_refused(indexer: Indexer) -> None:
-    with indexer._lock(), pytest.raises(ReindexBusy, match="already running"):
+    with indexer.lock.hold(), pytest.raises(ReindexBusy, match="already running"):
         indexer.reindex()
+
+
+def test_hosts_sharing_a_database_never_reindex_at_once(
+    kb: Path, tmp_path: Path, make_settings: Callable[..., Settings], local_embeddings: Embeddings
+) -> None:
+    shared = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    # Two "hosts": separate data folders (so no file lock in common), one shared database.
+    first = Indexer(make_settings(data_dir=tmp_path / "host-a", database_url=shared), embeddings=local_embeddings)
+    second = Indexer(make_settings(data_dir=tmp_path / "host-b", database_url=shared), embeddings=local_embeddings)
+    with first.lock.hold(), pytest.raises(ReindexBusy, match="already running"):
+        second.reindex()
+    assert second.reindex().chunks > 0  # free again once the first let go
+    assert not (tmp_path / "host-b" / "records.sqlite").exists()  # the records live in the shared database
+
+
+def test_a_lease_left_by_a_dead_holder_expires(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+    shared = make_settings(database_url=f"sqlite:///{tmp_path / 'shared.sqlite'}")
+    engine = create_engine(str(shared.database_url))
+    dead = locks.LeaseLock(engine, "kb:reindex", lease_seconds=0.0)
+    dead._acquire()  # and never released, as after SIGKILL
+    alive = locks.LeaseLock(engine, "kb:reindex")
+    with alive.hold():
+        pass
 
 
 def test_stats_describe_the_index(indexer: Indexer) -> None:

@@ -7,15 +7,13 @@ file's chunks go away. A file that fails to load keeps whatever it put in the in
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import logging
 import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +27,9 @@ from langchain_core.indexing import index
 from sqlalchemy import text
 
 from bot.config import Settings
-from bot.rag import loader, store
+from bot.rag import loader, locks, store
 from bot.rag.embeddings import CountingEmbeddings, make_embeddings
-from bot.rag.errors import ReindexBusy, StoreDamaged, StoreUnavailable
+from bot.rag.errors import StoreDamaged, StoreUnavailable
 from bot.rag.types import Failure, IndexStats, Progress, ReindexReport
 
 log = logging.getLogger(__name__)
@@ -53,7 +51,10 @@ class Indexer:
         self.embeddings = CountingEmbeddings(embeddings or make_embeddings(settings))
         self.client = client or store.make_client(settings)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.records_url = f"sqlite:///{(settings.data_dir / 'records.sqlite').resolve()}"
+        self.records_url = (
+            settings.database_url or f"sqlite:///{(settings.data_dir / 'records.sqlite').resolve()}"
+        )
+        self.lock = locks.make_lock(settings)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ class Indexer:
         started = time.perf_counter()
         report_progress = progress or (lambda _p: None)
         try:
-            with self._lock():
+            with self.lock.hold():
                 report = self._reindex(full, report_progress)
         except OSError as error:
             raise StoreUnavailable(self._describe_os_error(error)) from error
@@ -216,6 +217,7 @@ class Indexer:
             report.skipped += result["num_skipped"]
             report.deleted += result["num_deleted"]
             chunks_done += len(docs)
+            self.lock.renew()
             progress(Progress(start + len(batch), len(texts), chunks_done, "indexing"))
 
     def _carry_over(self, old: str, new: str, failures: list[Failure], records: SQLRecordManager) -> int:
@@ -270,7 +272,7 @@ class Indexer:
     def _records_damaged(self) -> Path | None:
         """The SQLite record database, if it exists and cannot be read."""
         path = self.settings.data_dir / "records.sqlite"
-        if not path.exists():
+        if self.settings.database_url or not path.exists():
             return None
         try:
             with sqlite3.connect(path) as conn:
@@ -303,20 +305,6 @@ class Indexer:
                 {"ns": namespace},
             )
             return {str(row[0]) for row in rows if row[0] is not None}
-
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        """One reindex at a time, across threads and processes sharing DATA_DIR."""
-        path: Path = self.settings.data_dir / "reindex.lock"
-        with open(path, "w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise ReindexBusy("A reindex is already running; wait for it to finish.") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _disk_full(error: BaseException, data_dir: Path) -> bool:
