@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     guild_concurrency: int = 3
     max_question_chars: int = 1000
 
+    # Scale-out: shards (discord.py's auto-sharded client) and scheduled reindexing
+    shard_count: int | None = None  # total shards across all processes; unset = one unsharded process
+    shard_ids: list[int] = Field(default_factory=list)  # the shards this process runs; empty = all
+    reindex_every: float | None = None  # seconds between scheduled reindexes; "6h", "30m", "1d" accepted
+
     # Language model (any OpenAI-compatible server)
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
@@ -53,6 +58,27 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("reindex_every", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """'6h', '30m', '1d', '90s' or a number of seconds."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip().lower()
+        if not text:
+            return None
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        if text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+
+    @field_validator("reindex_every")
+    @classmethod
+    def _at_least_a_minute(cls, value: float | None) -> float | None:
+        if value is not None and value < 60:
+            raise ValueError("must be at least 60 seconds (for example 30m or 6h)")
+        return value
 
     @property
     def llm_configured(self) -> bool:

@@ -20,6 +20,7 @@ from bot.discordbot.cogs.owner import OwnerCog
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.guards import Gate
 from bot.discordbot.indexing import IndexRunner
+from bot.discordbot.schedule import ReindexSchedule
 from bot.discordbot.services import AnswerEngine, IndexerLike
 from bot.discordbot.views import QuotesButton, VoteButton
 
@@ -54,7 +55,7 @@ class AnswerBot(commands.Bot):
         feedback: FeedbackStore,
         sync_dev_guild: bool = True,
     ) -> None:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = self._client_options()
         if settings.owner_ids:
             options["owner_ids"] = set(settings.owner_ids)
         super().__init__(
@@ -73,6 +74,13 @@ class AnswerBot(commands.Bot):
         self.answerer = Answerer(engine, feedback)
         self.index_runner = IndexRunner(indexer)
         self.sync_dev_guild = sync_dev_guild
+        self.schedule = (
+            ReindexSchedule(self.index_runner, settings.reindex_every) if settings.reindex_every else None
+        )
+
+    def _client_options(self) -> dict[str, Any]:
+        """Extra options for discord.py's client (the sharded bot adds its shards)."""
+        return {}
 
     def cog_factories(self) -> list[tuple[Callable[[AnswerBot], commands.Cog], bool]]:
         """(cog, dev-guild only) for each feature this configuration turns on."""
@@ -106,6 +114,9 @@ class AnswerBot(commands.Bot):
         self.add_dynamic_items(QuotesButton, VoteButton)  # answer buttons survive restarts
         loaded = await self.load_cogs()
         log.info("Loaded %s", ", ".join(loaded))
+        if self.schedule is not None:
+            self.schedule.start()
+            log.info("Scheduled reindex %s", self.schedule.describe())
         guild_id = self.settings.dev_guild_id
         if guild_id is not None and self.sync_dev_guild:
             guild = discord.Object(id=guild_id)
@@ -117,6 +128,11 @@ class AnswerBot(commands.Bot):
             else:
                 log.info("Synced %d commands to the dev guild %s", len(synced), guild_id)
 
+    async def close(self) -> None:
+        if self.schedule is not None:
+            await self.schedule.stop()
+        await super().close()
+
     async def on_ready(self) -> None:
         log.info(
             "Logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds)
@@ -125,3 +141,22 @@ class AnswerBot(commands.Bot):
     async def on_message(self, message: discord.Message, /) -> None:
         """No text commands: mention mode is handled by its own cog's listener."""
         return
+
+
+class ShardedAnswerBot(AnswerBot, commands.AutoShardedBot):
+    """The same bot on discord.py's auto-sharded client: SHARD_COUNT shards in all, this
+    process running SHARD_IDS (all of them when empty)."""
+
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
+        self._shard_options: dict[str, Any] = {"shard_count": settings.shard_count}
+        if settings.shard_ids:
+            self._shard_options["shard_ids"] = list(settings.shard_ids)
+        super().__init__(settings, **kwargs)
+
+    def _client_options(self) -> dict[str, Any]:
+        return self._shard_options
+
+
+def bot_class(settings: Settings) -> type[AnswerBot]:
+    """The sharded bot when SHARD_COUNT is set, else the plain one."""
+    return ShardedAnswerBot if settings.shard_count else AnswerBot

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 
 from bot.config import Settings
-from bot.discordbot.client import AnswerBot
+from bot.discordbot.client import AnswerBot, bot_class
 from bot.discordbot.feedback import FeedbackStore
 from bot.rag.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
 
@@ -97,7 +97,8 @@ async def _serve(settings: Settings, token: str) -> None:
         log.info("Indexed %d files into %d chunks", report.files, report.chunks)
     feedback = await asyncio.to_thread(FeedbackStore.from_settings, settings)
     try:
-        async with AnswerBot(settings, engine=engine, indexer=indexer, feedback=feedback) as bot:
+        bot_type = bot_class(settings)
+        async with bot_type(settings, engine=engine, indexer=indexer, feedback=feedback) as bot:
             await bot.start(token)
     finally:
         feedback.close()
