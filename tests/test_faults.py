@@ -23,7 +23,8 @@ from bot.rag.engine import Engine
 from bot.rag.errors import StoreDamaged, StoreUnavailable
 from bot.rag.indexer import Indexer
 from bot.rag.types import Status
-from tests.conftest import ROOT, SETTING_NAMES, ChromaServer
+from tests.chroma_server import ChromaServer
+from tests.conftest import ROOT, SETTING_NAMES
 
 QUESTION = "Who is the author of an AI-generated image in China?"
 
