@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler = {
         "ask": cmd_ask,
         "reindex": cmd_reindex,
+        "add": cmd_add,
         "eval": cmd_eval,
         "run": cmd_run,
         "commands": cmd_commands,
@@ -72,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     reindex = sub.add_parser("reindex", help="bring the index in step with the knowledge folder")
     reindex.add_argument("--full", action="store_true", help="rebuild from scratch, then switch over")
     reindex.add_argument("--json", action="store_true", help="print one JSON summary object")
+    add = sub.add_parser("add", help="fetch a web page or PDF into the knowledge folder, then index it")
+    add.add_argument("url", help="an http:// or https:// address")
+    add.add_argument("--title", help="default: the page's <title>")
+    add.add_argument("--publisher", help="default: the site's host name")
+    add.add_argument("--published", help="publication date, YYYY-MM-DD (default: none)")
+    add.add_argument("--jurisdiction", help="US, EU, UK, CN, ... (default: INTL)")
+    add.add_argument(
+        "--allow-private", action="store_true", help="also fetch from private and local addresses"
+    )
+    add.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate = sub.add_parser("eval", help="answer a question set (JSON lines) and score it")
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--out", type=Path, help="write one result per line here")
@@ -148,6 +159,36 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     indexer = _indexer(settings)
     report = indexer.reindex(full=args.full, progress=None if args.json else ProgressBar())
     _print_report(report, args.json)
+    return 0
+
+
+def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.rag import fetch
+    from bot.rag.library import SourceError
+
+    options = fetch.settings_options(settings)
+    options["allow_private"] = options["allow_private"] or args.allow_private
+    try:
+        path = fetch.add_url(
+            settings.knowledge_dir,
+            args.url,
+            title=args.title,
+            publisher=args.publisher,
+            published=args.published,
+            jurisdiction=args.jurisdiction,
+            **options,
+        )
+    except SourceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    saved = path.relative_to(settings.knowledge_dir.resolve()).as_posix()
+    if not args.json:
+        print(f"Saved {settings.knowledge_dir / saved}", file=sys.stderr)
+    report = _indexer(settings).reindex(progress=None if args.json else ProgressBar())
+    if args.json:
+        print(json.dumps({"file": saved, "url": args.url, "index": report.to_dict()}, ensure_ascii=False))
+    else:
+        _print_report(report, False)
     return 0
 
 

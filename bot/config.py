@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     shard_ids: list[int] = Field(default_factory=list)  # the shards this process runs; empty = all
     reindex_every: float | None = None  # seconds between scheduled reindexes; "6h", "30m", "1d" accepted
 
+    # Fetching sources from the web (/sources add url:, python bot.py add URL)
+    fetch_allow_private: bool = False  # also private/loopback/link-local addresses (trusted setups only)
+    fetch_max_bytes: int = 10 * 1024 * 1024
+    fetch_timeout_seconds: float = 20.0  # the whole fetch; connecting is also capped at 10 s
+
     # Language model (any OpenAI-compatible server)
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
-from unittest.mock import AsyncMock, MagicMock
+from unittest.mock import AsyncMock, MagicMock, patch
 
 import discord
 import pytest
+from discord.http import HTTPClient, Route
+from discord.webhook.async_ import AsyncWebhookAdapter
 
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.admin import AdminCog
-from bot.discordbot.errors import ADMINS_ONLY, NotAdmin
+from bot.discordbot.errors import ADMINS_ONLY, NotAdmin, UserFacingError
 from bot.discordbot.indexing import AlreadyRunning
 from bot.discordbot.views import SourcesPager
+from bot.rag import fetch
 from bot.rag.library import SourceError, save_source
 from bot.rag.types import Failure
 from tests.discord_fakes import (
@@ -31,6 +35,10 @@ from tests.discord_fakes import (
     make_member,
     make_settings,
 )
+from tests.test_discord_fullpath import DiscordHTTP, dispatch, slash, started
+from tests.test_fetch import ARTICLE, Site
+
+MANAGE_GUILD = 32
 
 META = {
     "title": "T",
@@ -323,3 +331,139 @@ async def test_sources_stats_shows_index_and_feedback(bot: AnswerBot) -> None:
         "<t:1767607200:f>",
     ):
         assert expected in shown
+
+
+async def test_sources_stats_shows_the_scheduled_reindex(tmp_path: Path, indexer: FakeIndexer) -> None:
+    bot = make_bot(make_settings(tmp_path, reindex_every="6h"), indexer=indexer)
+    assert bot.schedule is not None
+    await bot.schedule.run_once()
+    interaction = make_interaction(bot, manage_guild=True)
+
+    await invoke(admin_cog(bot), "sources stats", interaction)
+
+    shown = embed_text(final_edit(interaction)["embed"])
+    assert "Scheduled reindex**: every 6 h; last <t:" in shown
+
+
+# -- /sources add url: ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    server = Site()
+    server.page("/news/harlow", ARTICLE)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test server is on 127.0.0.1, which the fetcher refuses unless allowed: allow it here."""
+    read = fetch.settings_options
+    monkeypatch.setattr(fetch, "settings_options", lambda settings: {**read(settings), "allow_private": True})
+
+
+async def test_sources_add_url_fetches_off_the_event_loop_then_indexes(
+    bot: AnswerBot, indexer: FakeIndexer, site: Site, loopback_allowed: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[str] = []
+    add_url = fetch.add_url
+
+    def recording_add_url(*args: Any, **kwargs: Any) -> Path:
+        threads.append(threading.current_thread().name)
+        return add_url(*args, **kwargs)
+
+    monkeypatch.setattr(fetch, "add_url", recording_add_url)
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    await invoke(cog, "sources add", interaction, url=site.url("/news/harlow"), jurisdiction="us")
+
+    interaction.response.defer.assert_awaited_once_with(thinking=True, ephemeral=True)
+    assert threads and threads[0] != threading.main_thread().name  # fetched off the event loop
+    (saved,) = bot.settings.knowledge_dir.iterdir()
+    text = saved.read_text(encoding="utf-8")
+    assert text.startswith(
+        "---\ntitle: 'Harlow v. Brightline Records: no copyright in a song written by AI'\n"
+    )
+    assert "jurisdiction: US" in text and "the district court held" in text
+    assert indexer.calls == [False]  # incremental
+    shown = [c.kwargs.get("content") for c in interaction.edit_original_response.await_args_list]
+    assert shown[0] == "Fetching the page…"
+    final = final_edit(interaction)
+    assert final["content"] == f"Added `{saved.name}` (fetched from 127.0.0.1) and updated the index."
+    assert final["embed"].title == "Reindex finished"
+
+
+async def test_sources_add_url_refuses_a_private_address_by_default(
+    bot: AnswerBot, indexer: FakeIndexer, site: Site
+) -> None:
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    with pytest.raises(SourceError) as caught:
+        await invoke(cog, "sources add", interaction, url=site.url("/news/harlow"))
+    await bot.tree.on_error(interaction, cast(Any, caught.value))
+
+    assert final_edit(interaction)["content"].startswith("That address points to a private network")
+    assert site.requests == [] and indexer.calls == []
+    assert not bot.settings.knowledge_dir.exists() or not any(bot.settings.knowledge_dir.iterdir())
+
+
+async def test_sources_add_needs_a_file_or_a_url(bot: AnswerBot) -> None:
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+
+    with pytest.raises(UserFacingError) as caught:
+        await invoke(cog, "sources add", interaction, title="A title only")
+    await bot.tree.on_error(interaction, caught.value)
+
+    interaction.response.send_message.assert_awaited_once_with(
+        "Attach a file, or give a `url` of a web page or PDF for me to fetch.", ephemeral=True
+    )
+    interaction.response.defer.assert_not_awaited()
+
+
+async def test_sources_add_with_a_file_still_needs_its_metadata(bot: AnswerBot) -> None:
+    cog = admin_cog(bot)
+    interaction = make_interaction(bot, manage_guild=True)
+    file = attachment("ruling.md", b"# Ruling\n\nText.")
+
+    with pytest.raises(UserFacingError, match=r"With a file, also give its url, date and jurisdiction\."):
+        await invoke(cog, "sources add", interaction, file, title="Ruling", publisher="Court")
+    file.read.assert_not_awaited()
+    interaction.response.defer.assert_not_awaited()
+
+
+def _sources_add(url: str, permissions: int) -> dict[str, Any]:
+    option = {"name": "add", "type": 1, "options": [{"name": "url", "type": 3, "value": url}]}
+    return slash("sources", [option], permissions=permissions)
+
+
+async def test_sources_add_url_through_the_command_tree_admins_only(
+    tmp_path: Path, site: Site, loopback_allowed: None
+) -> None:
+    """Real interaction payloads: a url alone is a valid /sources add; a non-admin never fetches."""
+    discord_http = DiscordHTTP()
+
+    async def webhook(self: AsyncWebhookAdapter, route: Route, session: Any = None, **kwargs: Any) -> Any:
+        return await discord_http.webhook(self, route, session, **kwargs)
+
+    async def rest(self: HTTPClient, route: Route, **kwargs: Any) -> Any:
+        return await discord_http.rest(self, route, **kwargs)
+
+    indexer = FakeIndexer()
+    with patch.object(AsyncWebhookAdapter, "request", webhook), patch.object(HTTPClient, "request", rest):
+        bot = await started(make_bot(make_settings(tmp_path), indexer=indexer))
+        bot.index_runner.interval = 0.0
+
+        await dispatch(bot, _sources_add(site.url("/news/harlow"), permissions=0))
+        (refusal,) = discord_http.callbacks()
+        assert refusal["data"]["content"] == ADMINS_ONLY
+        assert site.requests == [] and indexer.calls == []
+
+        await dispatch(bot, _sources_add(site.url("/news/harlow"), permissions=MANAGE_GUILD))
+        assert discord_http.callbacks()[-1]["type"] == 5  # deferred at once
+        assert [path for path, _ in site.requests] == ["/news/harlow"]
+        assert discord_http.edits()[-1]["content"].endswith("(fetched from 127.0.0.1) and updated the index.")
+        assert indexer.calls == [False]

@@ -350,14 +350,18 @@ def reindex_embed(report: ReindexReport) -> discord.Embed:
     return clamp_embed(embed)
 
 
-def stats_embed(stats: IndexStats, counts: FeedbackCounts, files: int) -> discord.Embed:
-    """What `/sources stats` shows."""
+def stats_embed(
+    stats: IndexStats, counts: FeedbackCounts, files: int, schedule: str | None = None
+) -> discord.Embed:
+    """What `/sources stats` shows; `schedule` describes scheduled reindexing, if it is on."""
     embed = discord.Embed(title="Knowledge base", colour=ANSWER_COLOUR)
     embed.add_field(name="Files in the folder", value=f"{files:,}")
     embed.add_field(name="Documents indexed", value=f"{stats.documents:,}")
     embed.add_field(name="Chunks", value=f"{stats.chunks:,}")
     embed.add_field(name="Last indexed", value=discord_time(stats.last_indexed) or "never")
     embed.add_field(name="Embedding model", value=f"`{stats.embedding_model}`")
+    if schedule:
+        embed.add_field(name="Scheduled reindex", value=schedule, inline=False)
     embed.add_field(
         name="Feedback",
         value=(

@@ -1,5 +1,8 @@
 """Admin commands: `/reindex [full]` and `/sources add|list|remove|stats`.
 
+`/sources add` takes an attached file with its metadata, or only a `url` to fetch a web page or
+PDF (see `bot.rag.fetch`, which refuses private and local addresses unless allowed).
+
 Hidden from non-admins by default permissions (Manage Server) and enforced again here, because
 a server's admins can let anyone see a command: the check below is the real gate.
 """
@@ -10,6 +13,7 @@ import asyncio
 import logging
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import discord
 from discord import app_commands
@@ -25,6 +29,7 @@ from bot.discordbot.formatting import (
 from bot.discordbot.guards import is_admin
 from bot.discordbot.indexing import AlreadyRunning, ProgressSink
 from bot.discordbot.views import SourcesPager
+from bot.rag import fetch
 from bot.rag.library import (
     MAX_SOURCE_BYTES,
     check_name,
@@ -78,26 +83,46 @@ class AdminCog(commands.Cog):
 
     # -- /sources ---------------------------------------------------------------------------
 
-    @sources.command(name="add", description="Add a file to the knowledge folder and index it")
+    @sources.command(name="add", description="Add a file or a web page to the knowledge folder and index it")
     @app_commands.describe(
-        file="The source: a .md, .txt, .html or .pdf file",
-        title="Title of the article, ruling or statute",
-        url="Where it was published (https://…)",
-        publisher="Who published it, e.g. a court, a newspaper or a ministry",
-        date="Publication date, YYYY-MM-DD",
-        jurisdiction="Country or region code, e.g. US, EU, UK, CN",
+        file="A .md, .txt, .html or .pdf file; or leave it out and give a url to fetch",
+        title="Title (needed with a file; a fetched page's own title by default)",
+        url="With a file: where it was published. Alone: a web page or PDF to fetch (https://…)",
+        publisher="Who published it (needed with a file; the site's name by default)",
+        date="Publication date, YYYY-MM-DD (needed with a file)",
+        jurisdiction="Country or region code, e.g. US, EU, UK, CN (INTL by default for a url)",
     )
     async def sources_add(
         self,
         interaction: discord.Interaction[Any],
-        file: discord.Attachment,
-        title: app_commands.Range[str, 1, 300],
-        url: app_commands.Range[str, 8, 2000],
-        publisher: app_commands.Range[str, 1, 300],
-        date: app_commands.Range[str, 10, 10],
-        jurisdiction: app_commands.Range[str, 2, 10],
+        file: discord.Attachment | None = None,
+        title: app_commands.Range[str, 1, 300] | None = None,
+        url: app_commands.Range[str, 8, 2000] | None = None,
+        publisher: app_commands.Range[str, 1, 300] | None = None,
+        date: app_commands.Range[str, 10, 10] | None = None,
+        jurisdiction: app_commands.Range[str, 2, 10] | None = None,
     ) -> None:
+        if file is None:
+            if not url:
+                raise UserFacingError("Attach a file, or give a `url` of a web page or PDF for me to fetch.")
+            await self._add_from_url(
+                interaction, url, title=title, publisher=publisher, date=date, jurisdiction=jurisdiction
+            )
+            return
         name = check_name(file.filename, for_new_file=True)  # refuse before downloading
+        given = {
+            "title": title,
+            "url": url,
+            "publisher": publisher,
+            "date": date,
+            "jurisdiction": jurisdiction,
+        }
+        missing = [key for key, value in given.items() if not value]
+        if missing:
+            raise UserFacingError(
+                f"With a file, also give its {_and(missing)}. To fetch a web page instead, give "
+                "only its `url`, without a file."
+            )
         if file.size > MAX_SOURCE_BYTES:
             raise UserFacingError(
                 f"That file is {file.size / 1048576:.1f} MB; the limit is "
@@ -110,13 +135,40 @@ class AdminCog(commands.Cog):
             self.bot.settings.knowledge_dir,
             name,
             data,
+            title=title or "",
+            url=url or "",
+            publisher=publisher or "",
+            published=date or "",
+            jurisdiction=jurisdiction or "",
+        )
+        await self._index_after_change(interaction, f"Added `{name}`", name)
+
+    async def _add_from_url(
+        self,
+        interaction: discord.Interaction[Any],
+        url: str,
+        *,
+        title: str | None,
+        publisher: str | None,
+        date: str | None,
+        jurisdiction: str | None,
+    ) -> None:
+        """Fetch a web page or PDF into the knowledge folder (off the event loop), then index."""
+        await defer(interaction, ephemeral=True)
+        await interaction.edit_original_response(content="Fetching the page…")
+        log.info("User %s adds a source from %s", interaction.user.id, url)
+        path = await asyncio.to_thread(
+            fetch.add_url,
+            self.bot.settings.knowledge_dir,
+            url,
             title=title,
-            url=url,
             publisher=publisher,
             published=date,
             jurisdiction=jurisdiction,
+            **fetch.settings_options(self.bot.settings),
         )
-        await self._index_after_change(interaction, f"Added `{name}`", name)
+        host = urlsplit(url).hostname or "the web"
+        await self._index_after_change(interaction, f"Added `{path.name}` (fetched from {host})", path.name)
 
     @sources.command(name="list", description="List the knowledge sources")
     async def sources_list(self, interaction: discord.Interaction[Any]) -> None:
@@ -155,7 +207,8 @@ class AdminCog(commands.Cog):
             asyncio.to_thread(self.bot.feedback.counts),
             asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir),
         )
-        await respond(interaction, embed=stats_embed(stats, counts, len(found)))
+        schedule = self.bot.schedule.describe() if self.bot.schedule is not None else None
+        await respond(interaction, embed=stats_embed(stats, counts, len(found), schedule))
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -204,6 +257,10 @@ class AdminCog(commands.Cog):
             channel = interaction.channel
             if isinstance(channel, discord.abc.Messageable):
                 await channel.send(content=content, embeds=[embed] if embed else [])
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _failure_for(report: ReindexReport, name: str) -> str | None:
