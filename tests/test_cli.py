@@ -94,3 +94,26 @@ def test_eval_writes_results_and_prints_metrics(kb: Path, tmp_path: Path) -> Non
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "b"]
     assert rows[1]["status"] == "out_of_scope"
+
+
+def test_add_fetches_a_page_then_indexes_it(kb: Path, tmp_path: Path) -> None:
+    from tests.test_fetch import Site
+
+    site = Site()
+    try:
+        url = site.page(
+            "/ruling.html",
+            "<html><head><title>Freedonia court on AI songs</title></head><body><p>The Freedonia "
+            "Court of Appeal held in 2026 that a song written entirely by an AI model has no author "
+            "and so no copyright.</p></body></html>",
+        )
+        refused = run(["add", url, "--json"], kb, tmp_path / "data")
+        assert refused.returncode == 1 and "private" in refused.stderr and "Traceback" not in refused.stderr
+        done = run(["add", url, "--allow-private", "--jurisdiction", "US", "--json"], kb, tmp_path / "data")
+    finally:
+        site.close()
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["url"] == url and result["index"]["added"] > 0
+    saved = (kb / result["file"]).read_text(encoding="utf-8")
+    assert "title: Freedonia court on AI songs" in saved and "no author" in saved
