@@ -36,6 +36,7 @@ def test_second_run_with_nothing_changed_embeds_nothing(indexer: Indexer, embedd
     second = indexer.reindex()
     assert embeddings.calls == calls
     assert (second.added, second.updated, second.deleted) == (0, 0, 0)
+    assert second.embedding_calls == 0 and first.embedding_calls > 0
     assert second.skipped == first.chunks
     assert second.chunks == first.chunks
 

@@ -62,6 +62,7 @@ class Indexer:
         """Bring the index in step with the knowledge folder. Raises ReindexBusy if one is running."""
         started = time.perf_counter()
         report_progress = progress or (lambda _p: None)
+        calls_before = self.embeddings.calls
         try:
             with self.lock.hold():
                 report = self._reindex(full, report_progress)
@@ -72,6 +73,7 @@ class Indexer:
                 raise StoreUnavailable(self._describe_os_error(OSError(errno.ENOSPC, str(error)))) from error
             raise
         report.seconds = time.perf_counter() - started
+        report.embedding_calls = self.embeddings.calls - calls_before
         report_progress(Progress(report.files, report.files, report.chunks, "done"))
         log.info(
             "Reindex done: %d added, %d updated, %d skipped, %d deleted, %d failed, %d chunks, %.1f s",

@@ -122,6 +122,7 @@ class ReindexReport:
     seconds: float = 0.0
     full: bool = False
     embedding_model: str = ""
+    embedding_calls: int = 0  # calls to the embedding model in this run
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `reindex --json`."""
@@ -136,6 +137,7 @@ class ReindexReport:
             "seconds": round(self.seconds, 3),
             "full": self.full,
             "embedding_model": self.embedding_model,
+            "embedding_calls": self.embedding_calls,
         }
 
 
