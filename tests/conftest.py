@@ -53,7 +53,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def local_embeddings() -> LocalEmbeddings:
     """The bundled all-MiniLM-L6-v2, loaded once for the whole session."""
-    return LocalEmbeddings()
+    embeddings = LocalEmbeddings()
+    embeddings.embed_query("load the model now")  # once, here, rather than inside the first test
+    return embeddings
 
 
 @pytest.fixture

@@ -39,7 +39,11 @@ class LocalEmbeddings(Embeddings):
 
     def __init__(self, batch_size: int = 32) -> None:
         self.batch_size = batch_size
-        self.model = _local_model()
+
+    @property
+    def model(self) -> SentenceTransformer:
+        """Loaded on first use, so work that embeds nothing (an unchanged reindex) never loads it."""
+        return _local_model()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         with self._lock:
