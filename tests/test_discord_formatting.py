@@ -6,7 +6,7 @@ import re
 
 import discord
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.discordbot.formatting import (
@@ -64,6 +64,11 @@ def test_split_keeps_every_piece_under_the_limit_and_loses_nothing(text: str, li
 
 @settings(max_examples=300, deadline=None)
 @given(text=texts, limit=st.integers(min_value=120, max_value=600))
+@example(  # once paired the backticks of two fences as inline code, and cut the first fence
+    text="```py\na\n``` ; ; ; ; ;;;;;;;;;;;; ;;;;;;;;;;;; <https://ex.org/aa> <https://ex.org/aaaaaa> "
+    "<https://ex.org/aaaaaaaaaaaa> ```py\na\n``` ",
+    limit=120,
+)
 def test_split_never_cuts_a_link_a_marker_or_a_code_fence(text: str, limit: int) -> None:
     chunks = split_message(text, limit)
 

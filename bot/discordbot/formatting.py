@@ -99,7 +99,16 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def _protected_spans(text: str) -> list[tuple[int, int]]:
-    spans = [m.span() for pattern in _PROTECTED for m in pattern.finditer(text)]
+    """Spans no cut may fall inside. Code fences are found first and blanked out, so that the
+    other patterns (inline code above all) cannot pair a fence's backticks with another's."""
+    fences = [m.span() for m in _FENCE.finditer(text)]
+    masked = list(text)
+    for start, end in fences:
+        masked[start:end] = " " * (end - start)
+    rest = "".join(masked)
+    spans = fences + [
+        m.span() for pattern in _PROTECTED if pattern is not _FENCE for m in pattern.finditer(rest)
+    ]
     return sorted(s for s in spans if s[1] - s[0] > 1)
 
 
