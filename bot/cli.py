@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = str(first["loc"][0]).upper() if first.get("loc") else "a setting"
         print(f"error: {name} is not valid: {first['msg']}", file=sys.stderr)
         return 2
+    from bot import logs
+
+    logs.protect(settings)
     handler = {
         "ask": cmd_ask,
         "reindex": cmd_reindex,

@@ -17,6 +17,7 @@ from typing import Any
 from chromadb.api import ClientAPI
 from langchain_core.embeddings import Embeddings
 
+from bot import logs
 from bot.config import Settings
 from bot.rag import answer as answering
 from bot.rag import scope, store
@@ -90,6 +91,7 @@ class Engine:
         client: ClientAPI | None = None,
     ) -> None:
         self.settings = settings
+        logs.protect(settings)
         self.embeddings = embeddings or make_embeddings(settings)
         self._client = client
         self._retriever: HybridRetriever | None = None

@@ -26,6 +26,7 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
 from sqlalchemy import text
 
+from bot import logs
 from bot.config import Settings
 from bot.rag import loader, locks, store
 from bot.rag.embeddings import CountingEmbeddings, make_embeddings
@@ -48,6 +49,7 @@ class Indexer:
         client: ClientAPI | None = None,
     ) -> None:
         self.settings = settings
+        logs.protect(settings)
         self.embeddings = CountingEmbeddings(embeddings or make_embeddings(settings))
         self.client = client or store.make_client(settings)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
