@@ -120,6 +120,7 @@ class Gate:
 
     def __init__(self, settings: Settings, *, clock: Clock = time.monotonic) -> None:
         self.settings = settings
+        self.clock = clock
         self.cooldown = UserCooldown(settings.user_cooldown_seconds, clock=clock)
         self.limiter = GuildLimiter(settings.guild_concurrency, clock=clock)
 

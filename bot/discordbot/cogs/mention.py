@@ -16,7 +16,7 @@ import discord
 from discord.ext import commands
 
 from bot.discordbot.answering import Asked, MessageTarget
-from bot.discordbot.errors import UserFacingError, describe
+from bot.discordbot.errors import TryAgainLater, UserFacingError, describe
 from bot.discordbot.formatting import strip_bot_mentions, thread_name
 from bot.discordbot.guards import channel_allowed, clean_question
 from bot.rag.types import Turn
@@ -37,6 +37,7 @@ class MentionCog(commands.Cog):
 
     def __init__(self, bot: AnswerBot) -> None:
         self.bot = bot
+        self._told_until: dict[int, float] = {}  # user id -> end of the wait we already told them
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -68,7 +69,15 @@ class MentionCog(commands.Cog):
             question = clean_question(question, self.bot.settings.max_question_chars)
             with self.bot.gate.admit(user_id=message.author.id, guild_id=guild_id):
                 await self._answer(message, question, replied)
-        except UserFacingError as refusal:  # too long, cooldown, server busy
+        except TryAgainLater as refusal:  # cooldown, server busy: say so once per wait
+            now = self.bot.gate.clock()
+            if now < self._told_until.get(message.author.id, 0.0):
+                return  # already told; a burst of mentions must not become a burst of replies
+            self._told_until[message.author.id] = now + refusal.retry_after
+            if len(self._told_until) > 10_000:
+                self._told_until = {u: t for u, t in self._told_until.items() if t > now}
+            await message.reply(refusal.message, mention_author=False)
+        except UserFacingError as refusal:  # too long, empty
             await message.reply(refusal.message, mention_author=False)
 
     @staticmethod
