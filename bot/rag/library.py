@@ -90,7 +90,10 @@ def save_source(
     if not data:
         raise SourceError("The file is empty.")
     if len(data) > MAX_SOURCE_BYTES:
-        raise SourceError(f"The file is {_mb(len(data))}; the limit is {_mb(MAX_SOURCE_BYTES)}.")
+        size, limit = _mb(len(data)), _mb(MAX_SOURCE_BYTES)
+        if size == limit:  # "20.0 MB; the limit is 20.0 MB" would make no sense
+            size, limit = f"{len(data):,} bytes", f"{MAX_SOURCE_BYTES:,} bytes"
+        raise SourceError(f"The file is {size}; the limit is {limit}.")
     meta: dict[str, Any] = {
         "title": _one_line("title", title),
         "url": _check_url(url),

@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 SIDECAR = ".meta.yaml"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TEXT_CHARS = 2_000_000
+# Real pages, even long statutes, have tens of thousands of tags; far more means a generated or
+# hostile file (100,000 nested <div>s is 200,000 tags) that would only waste time.
+MAX_HTML_TAGS = 500_000
 CHUNK_SIZE = 900
 CHUNK_OVERLAP = 150
 META_KEYS = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of")
@@ -131,15 +135,66 @@ def _read_text(path: Path) -> str:
     return text.replace("\r\n", "\n")
 
 
-def _read_html(path: Path) -> tuple[str, str]:
-    from bs4 import BeautifulSoup
+HIDDEN_HTML = frozenset({"script", "style", "noscript", "nav", "footer", "header", "template", "svg"})
 
+
+class _HTMLText(HTMLParser):
+    """The readable text of a page, read as a stream: no tree is built and nothing recurses, so
+    deeply nested or enormous markup costs time in proportion to its size and no extra memory."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self._hidden: dict[str, int] = dict.fromkeys(HIDDEN_HTML, 0)
+        self._in_title = False
+        self._title_done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._hidden:
+            self._hidden[tag] += 1
+        elif tag == "title" and not self._title_done:
+            self._in_title = True
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        pass  # <br/>, <svg/>: nothing opens
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._hidden.get(tag):
+            self._hidden[tag] -= 1
+        elif tag == "title" and self._in_title:
+            self._in_title, self._title_done = False, True
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        if not any(self._hidden.values()):
+            self.parts.append(data)
+
+    def unknown_decl(self, data: str) -> None:
+        if data.startswith("CDATA["):
+            self.handle_data(data[len("CDATA[") :])
+
+
+def _read_html(path: Path) -> tuple[str, str]:
     html = _read_text(path)
-    soup = BeautifulSoup(html, "html.parser")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "template", "svg"]):
-        tag.decompose()
-    lines = [line.strip() for line in soup.get_text("\n").splitlines()]
+    tags = html.count("<")
+    if tags > MAX_HTML_TAGS:
+        raise LoadError(
+            f"the HTML has about {tags:,} tags; the limit is {MAX_HTML_TAGS:,} "
+            "(save the page's text as .txt or .md instead)"
+        )
+    parser = _HTMLText()
+    try:
+        parser.feed(html)
+        parser.feed("<br>")  # lets trailing text through
+    except AssertionError as error:  # what html.parser raises for some broken declarations
+        raise LoadError(f"not readable HTML ({error})") from None
+    # No close(): its end-of-file handling takes quadratic time on some broken markup (a 60 KB
+    # file of "<a " took 45 s on Python 3.11), and all it would add is an unterminated tag or
+    # comment, which browsers drop too.
+    title = " ".join("".join(parser.title).split())
+    lines = [line.strip() for line in "\n".join(parser.parts).splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text, title
 

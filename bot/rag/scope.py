@@ -16,15 +16,19 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
         "I only cite sources that really exist in my knowledge base, so I can't invent a citation or a case.",
     ),
     (
+        # Aimed at the bot ("ignore your rules", "disregard the above"), not at the law
+        # ("can AI companies bypass copyright rules?", "can a court override the rules?").
         re.compile(
-            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instruction|rule|prompt|guideline|polic(y|ies)|previous|above)",
+            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|guidelines|programming|(system|initial|original|previous|prior|above|earlier|your)\s+prompts?)\b"
+            r"|\b(ignore|disregard|forget|override|bypass)\b.{0,20}\b(your|the above|all (the )?(previous|prior|above|earlier))\s+(\w+\s+)?(rules?|polic(y|ies)|restrictions|constraints|filters?|limits|safeguards)\b"
+            r"|\b(ignore|disregard|forget)\s+(all\s+|everything\s+|anything\s+)?(of\s+)?(the\s+|that\s+|what\s+(was|is|I)\s+\w+\s+)?(above|before|previous(ly)?|prior|earlier)\b",
             re.I | re.S,
         ),
         "I can't set my instructions aside. Ask me about AI and copyright law and I'll answer from my sources.",
     ),
     (
         re.compile(
-            r"\b(system|hidden|initial|your)\s+(prompt|instructions)\b|\bprompt\s+injection\b|\bjailbreak\b|\bdeveloper mode\b|\bDAN\b",
+            r"\b(system|hidden|initial|your)\s+(prompt|instructions)\b|\bprompt\s+injection\b|\bjailbreak\b|\bdeveloper mode\b|(?-i:\bDAN\b)",
             re.I,
         ),
         "I don't share or change how I'm configured. Ask me about AI and copyright law instead.",
@@ -38,7 +42,11 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\b(pretend|act|roleplay|role-play|be)\b.{0,25}\b(my|a|an)\s+(lawyer|attorney|solicitor|barrister|counsel)\b|\b(promise|guarantee|assure)\b.{0,30}\b(win|won't lose|will not lose|case|outcome|safe)\b",
+            # "act as my lawyer", not "does the AI Act require a lawyer"; "promise me I'll win",
+            # not "does Adobe's indemnity guarantee the images are safe".
+            r"\b(pretend|act\s+(as|like)|roleplay|role-play|you\s+are|you're)\b.{0,25}\b(my|a|an)\s+(lawyer|attorney|solicitor|barrister|counsel)\b"
+            r"|\bbe\s+my\s+(lawyer|attorney|solicitor|barrister|counsel)\b"
+            r"|(\b(promise|guarantee|assure)\s+(me|us)\b|^\W*(please\s+)?(promise|guarantee)\b|\b(you|u)\s+(promise|guarantee|assure)\b).{0,30}\b(win|won't lose|will not lose|case|outcome|safe)\b",
             re.I | re.S,
         ),
         "I'm not a lawyer and can't promise any outcome. I can explain what my sources say, with citations; for your own case, ask a qualified lawyer.",
