@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--out", type=Path, help="write one result per line here")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument(
+        "--baselines",
+        action="store_true",
+        help="also run the textbook LangChain RAG, BM25 only and dense only, and print one table",
+    )
     sub.add_parser("run", help="start the Discord bot")
     sub.add_parser("commands", help="print the slash commands that would be synced, as JSON")
     sub.add_parser("sync", help="sync the slash commands globally (needs DISCORD_TOKEN)")
@@ -254,6 +259,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     engine = _engine_ready(settings, True)
+    if args.baselines:
+        return _eval_baselines(settings, engine, rows, args.json)
     if args.out:
         with args.out.open("w", encoding="utf-8") as out:
             results = evaluate.answer_all(engine, rows, out)
@@ -267,6 +274,22 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         print(evaluate.format_table(report))
+    return 0
+
+
+def _eval_baselines(settings: Settings, engine: Any, rows: list[dict[str, Any]], as_json: bool) -> int:
+    """Ours and the three baselines on the same index and questions: one table."""
+    from bot.rag import baselines
+
+    if not any("expect" in row for row in rows):
+        print("error: --baselines needs questions with gold fields (expect, sources, kind)", file=sys.stderr)
+        return 2
+    systems = baselines.make_systems(settings, embeddings=engine.embeddings, client=engine.retriever.client)
+    comparison = baselines.compare(systems, rows, knowledge_dir=settings.knowledge_dir)
+    if as_json:
+        print(json.dumps(comparison.to_dict(), ensure_ascii=False))
+    else:
+        print(baselines.format_comparison(comparison))
     return 0
 
 

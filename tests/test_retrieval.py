@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from bot.rag.embeddings import CountingEmbeddings
 from bot.rag.engine import Engine
@@ -93,3 +94,12 @@ def test_mass_mentions_in_the_question_are_defused(engine: Engine) -> None:
     result = engine.answer("@everyone who is the author of an AI image in China?")
     assert "@everyone" not in result.question
     assert result.status is Status.ANSWERED
+
+
+def test_the_lexical_corpus_is_read_in_pages(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.rag import retriever
+
+    monkeypatch.setattr(retriever, "PAGE", 2)  # large indexes cannot be read in one request
+    corpus = engine.retriever._load(engine.retriever.corpus().collection, generation=-1)
+    count = engine.retriever.client.get_collection(corpus.collection).count()
+    assert len(corpus.ids) == len(set(corpus.ids)) == count > 2

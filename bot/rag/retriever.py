@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,14 +23,20 @@ from rank_bm25 import BM25Okapi
 from bot.config import Settings
 from bot.rag import store
 from bot.rag.errors import IndexNotReady
-from bot.rag.text import tokens
+from bot.rag.text import ABBREVIATION, tokens
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60
+PAGE = 5000  # chunks read from Chroma at a time
 CANDIDATES = 24
 RARE_TERM_BONUS = 1.0 / (RRF_K + 1)
-JURISDICTION_BONUS = 1.0 / (RRF_K + 3)  # a named jurisdiction lifts its passages a few ranks
+# A named jurisdiction lifts its passages a little: a quarter of a top rank. A whole top rank
+# put every passage of that jurisdiction above the best passage from anywhere else (the US
+# report on SURYAST fell out of the top 5 for "... registered in India or Canada?").
+JURISDICTION_BONUS = 0.25 / (RRF_K + 3)
+_NAME_WORD = re.compile(r"\b[A-Z][\w'-]*")
+_CASE_NAME_NEXT = re.compile(r"\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
 
 
 @dataclass
@@ -102,13 +109,22 @@ class HybridRetriever:
 
     def _load(self, name: str, generation: int) -> _Corpus:
         collection = self.client.get_collection(name, embedding_function=None)
-        got = collection.get(include=["documents", "metadatas"])
+        ids: list[str] = []
+        documents: list[str] = []
+        metadatas: list[dict[str, Any]] = []
+        while True:  # in pages: one get() of ~33k records or more fails in Chroma's SQLite
+            got = collection.get(include=["documents", "metadatas"], limit=PAGE, offset=len(ids))
+            ids.extend(got["ids"])
+            documents.extend(got["documents"] or [])
+            metadatas.extend(dict(m) for m in got["metadatas"] or [])
+            if len(got["ids"]) < PAGE:
+                break
         corpus = _Corpus(
             name,
             generation,
-            list(got["ids"]),
-            list(got["documents"] or []),
-            [dict(m) for m in got["metadatas"] or []],
+            ids,
+            documents,
+            metadatas,
         )
         corpus.lowered = "\n".join(" ".join(t.lower().split()) for t in corpus.texts)
         tokenised = [tokens(t) for t in corpus.texts]
@@ -178,6 +194,7 @@ class HybridRetriever:
         weights = {t: corpus.idf.get(t, 0.0) for t in set(query_tokens)}
         rare_limit = max(2, len(corpus.ids) // 100)
         rare = {t for t in set(query_tokens) if 0 < corpus.df.get(t, 0) <= rare_limit and not t.isdigit()}
+        rare &= name_tokens(query)
         total = sum(weights.values()) or 1.0
         index_of = {cid: i for i, cid in enumerate(corpus.ids)}
         for hit in hits.values():
@@ -186,7 +203,9 @@ class HybridRetriever:
             hit.fused = sum(1.0 / (RRF_K + r) for r in (hit.dense_rank, hit.bm25_rank) if r is not None)
             # An exact rare name (a case, a docket number, a statute section) counts like a top rank.
             hit.fused += min(2, len(rare & token_set)) * RARE_TERM_BONUS
-            if boost and str(hit.meta.get("jurisdiction", "")).upper() in boost:
+            code = str(hit.meta.get("jurisdiction", "")).upper()
+            # A question naming several jurisdictions is comparative: overviews cover them all.
+            if boost and (code in boost or (len(boost) > 1 and code == "INTL")):
                 hit.fused += JURISDICTION_BONUS
         ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)
         return spread(ranked, k=k, per_source=per_source, boost=boost)
@@ -205,6 +224,21 @@ class HybridRetriever:
             vector = vectors.get(hit.id)
             if vector is not None:
                 hit.dense = float(vector @ q / (np.linalg.norm(vector) or 1.0))
+
+
+def name_tokens(query: str) -> set[str]:
+    """Tokens of a question that can be an exact name: from capitalised words that do not start
+    a sentence ("Zorblatt", "GEMA"; a first word followed by "v."), with a digit ("30-4"), or in
+    Chinese, Japanese or Korean (no capitals there). A common word that is merely rare in a
+    small corpus ("down", "refuse", "differ") is not a name."""
+    out: set[str] = set()
+    for match in _NAME_WORD.finditer(query):
+        before = query[: match.start()].rstrip()
+        starts_sentence = not before or (before[-1] in ".!?" and not ABBREVIATION.search(before))
+        if not starts_sentence or _CASE_NAME_NEXT.match(query, match.end()):
+            out.update(tokens(match.group(0)))
+    out.update(t for t in tokens(query) if any(c.isdigit() for c in t) or not t.isascii())
+    return out
 
 
 def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None = None) -> list[Hit]:
