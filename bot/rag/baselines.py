@@ -150,26 +150,7 @@ class DenseRetriever(_SingleSignalRetriever):
         corpus = self.corpus()
         if not corpus.ids:
             return []
-        where: Any = {"jurisdiction": jurisdiction.upper()} if jurisdiction else None
-        collection = self.client.get_collection(corpus.collection, embedding_function=None)
-        found = collection.query(
-            query_embeddings=np.asarray([self.embeddings.embed_query(query)], dtype=np.float32),
-            n_results=min(CANDIDATES, len(corpus.ids)),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        hits = [
-            Hit(cid, text or "", dict(meta or {}), dense=1.0 - float(distance), dense_rank=rank)
-            for rank, (cid, text, meta, distance) in enumerate(
-                zip(
-                    found["ids"][0],
-                    (found["documents"] or [[]])[0],
-                    (found["metadatas"] or [[]])[0],
-                    (found["distances"] or [[]])[0],
-                    strict=True,
-                )
-            )
-        ]
+        hits = self.dense_hits(corpus, self.embeddings.embed_query(query), jurisdiction)
         for hit in hits:
             hit.fused = 1.0 / (RRF_K + (hit.dense_rank or 0))
         self._lexical(query, hits)

@@ -155,25 +155,8 @@ class HybridRetriever:
         if not corpus.ids:
             return []
         query_vector = self.embeddings.embed_query(query)
-        hits: dict[str, Hit] = {}
-        where: Any = {"jurisdiction": jurisdiction.upper()} if jurisdiction else None
         collection = self.client.get_collection(corpus.collection, embedding_function=None)
-        dense = collection.query(
-            query_embeddings=np.asarray([query_vector], dtype=np.float32),
-            n_results=min(CANDIDATES, len(corpus.ids)),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        for rank, (cid, text, meta, distance) in enumerate(
-            zip(
-                dense["ids"][0],
-                (dense["documents"] or [[]])[0],
-                (dense["metadatas"] or [[]])[0],
-                (dense["distances"] or [[]])[0],
-                strict=True,
-            )
-        ):
-            hits[cid] = Hit(cid, text or "", dict(meta or {}), dense=1.0 - float(distance), dense_rank=rank)
+        hits = {h.id: h for h in self.dense_hits(corpus, query_vector, jurisdiction)}
         query_tokens = tokens(query)
         if corpus.bm25 is not None and query_tokens:
             scores = corpus.bm25.get_scores(query_tokens)
@@ -209,6 +192,29 @@ class HybridRetriever:
                 hit.fused += JURISDICTION_BONUS
         ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)
         return spread(ranked, k=k, per_source=per_source, boost=boost)
+
+    def dense_hits(self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None) -> list[Hit]:
+        """Chroma's nearest neighbours of the question, in order, with cosine similarity."""
+        where: Any = {"jurisdiction": jurisdiction.upper()} if jurisdiction else None
+        collection = self.client.get_collection(corpus.collection, embedding_function=None)
+        found = collection.query(
+            query_embeddings=np.asarray([query_vector], dtype=np.float32),
+            n_results=min(CANDIDATES, len(corpus.ids)),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            Hit(cid, text or "", dict(meta or {}), dense=1.0 - float(distance), dense_rank=rank)
+            for rank, (cid, text, meta, distance) in enumerate(
+                zip(
+                    found["ids"][0],
+                    (found["documents"] or [[]])[0],
+                    (found["metadatas"] or [[]])[0],
+                    (found["distances"] or [[]])[0],
+                    strict=True,
+                )
+            )
+        ]
 
     def _fill_dense(self, collection: Any, query_vector: list[float], hits: list[Hit]) -> None:
         """Cosine similarity for chunks that only BM25 found."""
