@@ -44,6 +44,15 @@ CLEAN_ENV = (
 )
 
 
+def answerable_questions(count: int) -> list[str]:
+    """`count` answerable questions of the dev set, spread evenly across it."""
+    from bot.rag import evaluate
+
+    rows = [r for r in evaluate.read_questions(QUESTIONS) if r.get("expect") == "answer"]
+    step = max(1, len(rows) // count)
+    return [str(r["question"]) for r in rows[::step]][:count]
+
+
 def make_settings(knowledge_dir: Path, data_dir: Path, **overrides: Any) -> Settings:
     """Local embeddings, embedded Chroma under `data_dir`, no LLM unless given."""
     values: dict[str, Any] = {

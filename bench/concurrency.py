@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from bench.common import (
     KNOWLEDGE,
-    QUESTIONS,
+    answerable_questions,
     make_settings,
     quiet_logs,
     scratch,
@@ -28,7 +28,6 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
-from bot.rag import evaluate
 from bot.rag.embeddings import LocalEmbeddings
 from bot.rag.engine import Engine
 from bot.rag.indexer import Indexer
@@ -68,9 +67,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet_logs()
     load_before = wait_for_quiet()
-    rows = [r for r in evaluate.read_questions(QUESTIONS) if r.get("expect") == "answer"]
-    step = max(1, len(rows) // args.questions)
-    questions = [str(r["question"]) for r in rows[::step]][: args.questions]
+    questions = answerable_questions(args.questions)
     server = TimedServer()
     server.start()
     server.default = Reply(CONTENT, delay=args.delay)

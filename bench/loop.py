@@ -20,7 +20,7 @@ from typing import Any
 
 from bench.common import (
     KNOWLEDGE,
-    QUESTIONS,
+    answerable_questions,
     make_settings,
     percentile,
     quiet_logs,
@@ -31,7 +31,6 @@ from bench.common import (
     write_result,
 )
 from bot.config import Settings
-from bot.rag import evaluate
 from bot.rag.engine import Engine
 from bot.rag.indexer import Indexer
 from bot.rag.types import Answer, Status
@@ -129,9 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     quiet_logs()
     load_before = wait_for_quiet()
-    rows = [r for r in evaluate.read_questions(QUESTIONS) if r.get("expect") == "answer"]
-    step = max(1, len(rows) // args.questions)
-    questions = [str(r["question"]) for r in rows[::step]][: args.questions]
+    questions = answerable_questions(args.questions)
     with scratch("loop") as work:
         settings = make_settings(KNOWLEDGE, work / "data")
         phases = asyncio.run(run(settings, questions))
