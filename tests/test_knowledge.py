@@ -16,8 +16,14 @@ from tests.conftest import ROOT
 KNOWLEDGE = ROOT / "knowledge"
 ARTICLES = sorted(KNOWLEDGE.glob("*.md"))
 REQUIRED = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of", "tags")
-JURISDICTIONS = {"CN", "US", "EU", "DE", "UK", "JP", "IN", "CA", "AU", "KR", "INTL"}
-KINDS = {"case", "statute", "regulation", "guidance", "report", "lawsuit", "overview", "news"}
+JURISDICTIONS = {
+    "CN", "US", "EU", "DE", "UK", "JP", "IN", "CA", "AU", "KR", "INTL",
+    "IE", "NZ", "HK", "ZA", "BR", "SG", "IL", "IT", "FR",
+}
+# One vocabulary: a lawsuit or court decision is a "case"; a proposal not in force is a "bill";
+# platform terms and model licences are "terms"; contracts and licensing deals are "agreement";
+# technical protocols are "standard".
+KINDS = {"case", "statute", "bill", "regulation", "guidance", "report", "terms", "agreement", "standard", "overview"}
 
 
 def front_matter(path: Path) -> tuple[dict[str, Any], str]:
