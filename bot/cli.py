@@ -90,6 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--out", type=Path, help="write one result per line here")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--split", help='only the rows of this part of the set ("dev" or "holdout")')
     evaluate.add_argument(
         "--baselines",
         action="store_true",
@@ -254,7 +255,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     from bot.rag import evaluate
 
     try:
-        rows = evaluate.read_questions(args.file)
+        rows = evaluate.read_questions(args.file, args.split)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

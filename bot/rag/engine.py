@@ -213,7 +213,8 @@ class Engine:
         best = max(hits, key=lambda h: h.dense, default=None)
         on_topic = scope.mentions_topic(text) or (best is not None and best.dense >= TOPIC_FLOOR)
         if not on_topic:
-            return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive")
+            context = context_of(hits)
+            return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive", context=context)
         retrieved = [h.source for h in hits]
         cjk = is_mostly_cjk(text)
         strong = [h for h in hits if self._relevant(h, cjk)]
@@ -232,6 +233,7 @@ class Engine:
                 "extractive",
                 closest=self._closest(hits),
                 retrieved=retrieved,
+                context=context_of(hits),
             )
         return _Prepared(text, strong, retrieved)
 
@@ -277,8 +279,14 @@ class Engine:
     def _finish(result: Answer, started: float, prepared: _Prepared | None = None) -> Answer:
         if prepared is not None:
             result.retrieved = prepared.retrieved
+            result.context = context_of(prepared.hits)
         result.latency_ms = round((time.perf_counter() - started) * 1000)
         return result
+
+
+def context_of(hits: Sequence[Hit]) -> list[dict[str, str]]:
+    """Passages as evaluation records them: source, heading path and text."""
+    return [{"source": h.source, "heading": str(h.meta.get("headings", "")), "text": h.body} for h in hits]
 
 
 def _describe(error: BaseException) -> str:

@@ -61,6 +61,9 @@ class Answer:
     closest: list[Citation] = field(default_factory=list)  # declines: nearest sources, if useful
     latency_ms: int = 0
     retrieved: list[str] = field(default_factory=list)  # sources in rank order (for evaluation)
+    # The passages that went (or, in the extractive mode or a decline, would go) to the language
+    # model: [{"source", "heading", "text"}], for evaluation.
+    context: list[dict[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of `ask --json`."""
