@@ -58,7 +58,7 @@ def test_bm25_only_misses_a_paraphrase_that_ours_answers(systems: dict[str, Answ
 def test_dense_only_misses_an_exact_case_name_that_ours_finds(
     kb: Path, indexer: Indexer, embeddings: CountingEmbeddings
 ) -> None:
-    for i in range(8):
+    for i in range(14):
         (kb / f"court-{i}.md").write_text(
             f"# Ruling {i}\n\nThe court said that an AI-generated picture needs human creative choices "
             f"before it can be protected, and explained what the court weighed in case number {i}."

@@ -16,7 +16,7 @@ from bot.rag.types import Status
 DISTRACTORS = {
     f"court-{i}.md": f"# Ruling {i}\n\nThe court said that an AI-generated picture needs human creative choices "
     f"before it can be protected, and explained what the court weighed in case number {i}."
-    for i in range(8)
+    for i in range(14)
 }
 TARGET = (
     "# Warehouse notes\n\nIn Zorblatt v. Quenmore, the tribunal refused to protect a drawing that software "

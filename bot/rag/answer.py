@@ -112,15 +112,47 @@ def first_quote(hit: Hit) -> Quote:
 # -- extractive ------------------------------------------------------------------------------
 
 
-def extractive(
+# A sentence that leans on the one before it ("These two cases...", "It also held...") reads as
+# a dangling reference when quoted alone.
+_LEANS_BACK = re.compile(
+    r"^\W*(this|these|that|those|it|its|they|their|them|he|she|his|her|both|such|here|there|the two|"
+    r"the same|also|however|but|and|so|then|instead|meanwhile|still|yet|likewise)\b",
+    re.I,
+)
+# What a question asks about: the state of a matter ("is it over?", "who won?").
+STATUS_ASK = re.compile(
+    r"\b(over|pending|ongoing|still|latest|update|updates|status|now|currently|current|news|won|win|wins|"
+    r"winning|lost|lose|outcome|result|results|decided|decide|ruled|rule|verdict|settle|settled|"
+    r"settlement|appeal|appealed|final|finished|ended|resolved|happened)\b",
+    re.I,
+)
+_STATUS_HEADING = re.compile(r"\b(status|latest|what happened next|where (it|things) stand|update)", re.I)
+_LEAD_HEADING = re.compile(r"\bin short\b", re.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a passage, scored for how well it answers the question."""
+
+    score: float
+    hit: int  # index of its passage
+    sentence: Sentence
+
+
+def score_sentences(
     question: str, hits: Sequence[Hit], embeddings: Embeddings, idf: dict[str, float]
-) -> tuple[str, list[Citation]]:
-    """The most relevant sentences of the best passages, each followed by its [n]."""
+) -> list[Candidate]:
+    """Every quotable sentence of the passages, best first.
+
+    The score mixes meaning (cosine similarity to the question) and shared rare words, then
+    prefers what answers: an article's "In short" (its first sentence answers the question most
+    people ask), the Status section for a question about the state of a matter, and sentences
+    that stand alone. Earlier passages are preferred a little."""
     candidates: list[tuple[int, Sentence]] = [
         (i, s) for i, hit in enumerate(hits) for s in hit_sentences(hit)
     ]
     if not candidates:
-        return "", []
+        return []
     vectors = np.asarray(embeddings.embed_documents([plain(s.text) for _, s in candidates]), dtype=np.float32)
     query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
@@ -128,18 +160,41 @@ def extractive(
     dense = vectors @ query
     weights = {t: idf.get(t, 1.0) for t in set(tokens(question))}
     total = sum(weights.values()) or 1.0
-    scored = []
+    status_ask = bool(STATUS_ASK.search(question))
+    first_of: dict[int, int] = {}
+    for i, s in candidates:
+        first_of.setdefault(i, s.start)
+    out = []
     for (i, s), sim in zip(candidates, dense, strict=True):
         present = set(tokens(s.text))
         lexical = sum(w for t, w in weights.items() if t in present) / total
-        scored.append((0.65 * float(sim) + 0.35 * lexical + (0.1 if i == 0 else -0.02 * i), i, s))
-    scored.sort(key=lambda x: x[0], reverse=True)
-    best = scored[0][0]
+        score = 0.65 * float(sim) + 0.35 * lexical + (0.1 if i == 0 else -0.02 * i)
+        heading = str(hits[i].meta.get("headings", ""))
+        if _LEAD_HEADING.search(heading):
+            score += 0.06 if s.start == first_of[i] else 0.03
+        if status_ask and _STATUS_HEADING.search(heading):
+            score += 0.08
+        if _LEANS_BACK.match(plain(s.text)):
+            score -= 0.08
+        out.append(Candidate(score, i, s))
+    out.sort(key=lambda c: c.score, reverse=True)
+    return out
+
+
+def extractive(
+    question: str, hits: Sequence[Hit], embeddings: Embeddings, idf: dict[str, float]
+) -> tuple[str, list[Citation]]:
+    """The most relevant sentences of the best passages, each followed by its [n]."""
+    scored = score_sentences(question, hits, embeddings, idf)
+    if not scored:
+        return "", []
+    best = scored[0].score
     chosen: dict[int, list[Sentence]] = {}
     count = 0
     seen: list[set[str]] = []
     sources: set[str] = set()  # one citation per file
-    for score, i, s in scored:
+    for candidate in scored:
+        score, i, s = candidate.score, candidate.hit, candidate.sentence
         if count >= EXTRACTIVE_SENTENCES or score < best * 0.72:
             break
         words = set(tokens(s.text))
@@ -157,7 +212,7 @@ def extractive(
         sources.add(hits[i].source)
         seen.append(words)
         count += 1
-    order = [i for _, i, _ in scored if i in chosen]
+    order = [c.hit for c in scored if c.hit in chosen]
     hit_order = list(dict.fromkeys(order))
     parts: list[str] = []
     cites: list[Citation] = []
@@ -168,8 +223,29 @@ def extractive(
         lo, hi = picked[0].start, picked[-1].end
         quote = Quote(hit.body[lo - base : hi - base], lo, hi)
         cites.append(citation(n, hit, quote))
-        parts.append(" ".join(f"{plain(p.text)} [{n}]" for p in picked))
+        label = where_from(hit)
+        text = " ".join(f"{plain(p.text)} [{n}]" for p in picked)
+        parts.append(f"{label}: {text}" if label else text)
     return "\n\n".join(parts), cites
+
+
+JURISDICTION_NAMES = {
+    "US": "US", "CN": "China", "EU": "EU", "UK": "UK", "DE": "Germany", "JP": "Japan", "IN": "India",
+    "CA": "Canada", "AU": "Australia", "KR": "South Korea", "IE": "Ireland", "NZ": "New Zealand",
+    "HK": "Hong Kong", "ZA": "South Africa", "BR": "Brazil", "SG": "Singapore", "IL": "Israel",
+    "IT": "Italy", "FR": "France",
+}  # fmt: skip
+
+
+def where_from(hit: Hit) -> str:
+    """Where and when a passage's rule comes from, for the start of a quoted line: "China, 2023".
+    Empty for sources about no one jurisdiction (overviews, worldwide platform terms)."""
+    code = str(hit.meta.get("jurisdiction", "")).upper()
+    name = JURISDICTION_NAMES.get(code, "")
+    if not name:
+        return ""
+    year = str(hit.meta.get("published", ""))[:4]
+    return f"{name}, {year}" if year.isdigit() else name
 
 
 # -- LLM -------------------------------------------------------------------------------------

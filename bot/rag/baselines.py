@@ -146,6 +146,7 @@ class DenseRetriever(_SingleSignalRetriever):
         jurisdiction: str | None = None,
         boost: set[str] | None = None,
         per_source: int = 2,
+        context: str | None = None,  # one signal: the ask alone
     ) -> list[Hit]:
         corpus = self.corpus()
         if not corpus.ids:
@@ -168,6 +169,7 @@ class BM25Retriever(_SingleSignalRetriever):
         jurisdiction: str | None = None,
         boost: set[str] | None = None,
         per_source: int = 2,
+        context: str | None = None,  # one signal: the ask alone
     ) -> list[Hit]:
         corpus = self.corpus()
         query_tokens = tokens(query)

@@ -20,7 +20,7 @@ from langchain_core.embeddings import Embeddings
 from bot import logs
 from bot.config import Settings
 from bot.rag import answer as answering
-from bot.rag import scope, store
+from bot.rag import asking, scope, store
 from bot.rag.embeddings import make_embeddings
 from bot.rag.errors import EngineError, QuestionError, StoreUnavailable
 from bot.rag.retriever import Hit, HybridRetriever
@@ -36,10 +36,19 @@ ANSWER_FLOOR = 0.42
 LEXICAL_FLOOR = 0.55
 LEXICAL_DENSE_FLOOR = 0.25
 CJK_LEXICAL_FLOOR = 0.35
+# An article one of whose front-matter questions is this close to the question is on point.
+QUESTION_FLOOR = 0.62
 # Below this, with no word of our subject in the question, the question is not for us.
 TOPIC_FLOOR = 0.30
-PASSAGES = 5
+PASSAGES = 10
 MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
+
+PERSONAL_REFERRAL = (
+    "For a dispute of your own (a claim, a notice, a threat to sue, or suing someone), talk to a "
+    "qualified lawyer where you live; many bar associations run referral services. In general, my "
+    "sources say:"
+)
+ENGLISH_SOURCES_NOTE = "My sources are in English, so this answer quotes them in English."
 
 NO_ANSWER_TEXT = (
     "I couldn't find this in my sources, so I won't guess. "
@@ -79,6 +88,7 @@ class _Prepared:
     question: str
     hits: list[Hit]
     retrieved: list[str]  # sources of all retrieved passages, in rank order
+    asked: asking.Ask
 
 
 class Engine:
@@ -136,12 +146,12 @@ class Engine:
         text, hits = prepared.question, prepared.hits
         llm = self.llm()
         if llm is None:
-            return self._finish(self._extractive(text, hits), started, prepared)
+            return self._finish(self._extractive(prepared), started, prepared)
         try:
             reply = llm.invoke(answering.build_messages(text, hits, history))
         except Exception as error:  # the model's failures must not cost the user an answer
             log.warning("The language model failed (%s): falling back to quotes", _describe(error))
-            result = self._extractive(text, hits, note=MODEL_UNAVAILABLE_NOTE)
+            result = self._extractive(prepared, note=MODEL_UNAVAILABLE_NOTE)
             return self._finish(result, started, prepared)
         return self._finish(self._verified(text, str(reply.content), hits), started, prepared)
 
@@ -157,7 +167,7 @@ class Engine:
         text, hits = prepared.question, prepared.hits
         llm = self.llm()
         if llm is None:
-            yield self._finish(await asyncio.to_thread(self._extractive, text, hits), started, prepared)
+            yield self._finish(await asyncio.to_thread(self._extractive, prepared), started, prepared)
             return
         parts: list[str] = []
         try:
@@ -172,7 +182,7 @@ class Engine:
                 raise ConnectionError("the model's stream ended before the answer was complete")
         except Exception as error:
             log.warning("The language model failed mid-answer (%s): falling back to quotes", _describe(error))
-            fallback = await asyncio.to_thread(self._extractive, text, hits, note=MODEL_UNAVAILABLE_NOTE)
+            fallback = await asyncio.to_thread(self._extractive, prepared, MODEL_UNAVAILABLE_NOTE)
             yield self._finish(fallback, started, prepared)
             return
         yield self._finish(self._verified(text, "".join(parts), hits), started, prepared)
@@ -200,12 +210,19 @@ class Engine:
             return Answer(text, Status.REFUSED, refusal, "extractive")
         if jurisdiction:
             jurisdiction = jurisdiction.strip().upper() or None
-        query = text
+        asked = asking.read(text)
+        query = asked.query
         if history:  # "and what about the US?" borrows the subject of the last turn
-            query = f"{history[-1].question} {text}"
+            query = f"{history[-1].question} {query}"
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
         try:
-            hits = self.retriever.search(query, k=PASSAGES, jurisdiction=jurisdiction, boost=named or None)
+            hits = self.retriever.search(
+                query,
+                k=PASSAGES,
+                jurisdiction=jurisdiction,
+                boost=named or None,
+                context=None if history else text,
+            )
         except EngineError:
             raise
         except Exception as error:
@@ -219,7 +236,7 @@ class Engine:
         cjk = is_mostly_cjk(text)
         strong = [h for h in hits if self._relevant(h, cjk)]
         corpus = self.retriever.corpus()
-        unknown = scope.unknown_names(text, corpus.idf, corpus.has_phrase)
+        unknown = scope.unknown_names(asked.ask, corpus.idf, corpus.has_phrase)
         if not strong or unknown:
             message = NO_ANSWER_TEXT
             if unknown:
@@ -235,7 +252,7 @@ class Engine:
                 retrieved=retrieved,
                 context=context_of(hits),
             )
-        return _Prepared(text, strong, retrieved)
+        return _Prepared(text, strong, retrieved, asked)
 
     @staticmethod
     def _relevant(hit: Hit, cjk: bool = False) -> bool:
@@ -243,16 +260,23 @@ class Engine:
         Chinese, Japanese or Korean the lexical match (character bigrams) decides alone."""
         if cjk:
             return hit.lexical >= CJK_LEXICAL_FLOOR
-        return hit.dense >= ANSWER_FLOOR or (
-            hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR
+        return (
+            hit.dense >= ANSWER_FLOOR
+            or hit.asked >= QUESTION_FLOOR
+            or (hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR)
         )
 
-    def _extractive(self, question: str, hits: list[Hit], note: str = "") -> Answer:
-        text, cites = answering.extractive(question, hits, self.embeddings, self.retriever.corpus().idf)
+    def _extractive(self, prepared: _Prepared, note: str = "") -> Answer:
+        question, hits, asked = prepared.question, prepared.hits, prepared.asked
+        text, cites = answering.extractive(asked.query, hits, self.embeddings, self.retriever.corpus().idf)
         if not cites:
             return Answer(
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
             )
+        if asked.personal:
+            text = f"{PERSONAL_REFERRAL}\n\n{text}"
+        if asked.language != "en":
+            note = " ".join(n for n in (ENGLISH_SOURCES_NOTE, note) if n)
         return Answer(question, Status.ANSWERED, text, "extractive", cites, note=note)
 
     def _verified(self, question: str, reply: str, hits: list[Hit]) -> Answer:

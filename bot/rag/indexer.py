@@ -206,7 +206,7 @@ class Indexer:
         chunks_done = 0
         for start in range(0, len(texts), FILES_PER_BATCH):
             batch = texts[start : start + FILES_PER_BATCH]
-            docs: list[Document] = [c for t in batch for c in loader.chunk(t)]
+            docs: list[Document] = [c for t in batch for c in (*loader.chunk(t), *loader.question_records(t))]
             result = index(
                 docs,
                 records,

@@ -34,6 +34,11 @@ CHUNK_SIZE = 900
 CHUNK_OVERLAP = 150
 META_KEYS = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of")
 SKIPPED_SECTIONS = {"sources", "references", "further reading"}
+# Front-matter `questions` and `aliases`: what people ask about an article and the other names
+# they use for its subject. Indexed as their own records for retrieval; never quoted.
+MAX_QUESTIONS = 16
+MAX_QUESTION_CHARS = 300
+QUESTION_RECORD = "question"
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 
@@ -51,6 +56,7 @@ class SourceText:
     body_start: int  # where the body starts, after any front matter
     meta: dict[str, Any] = field(default_factory=dict)
     verbatim_file: bool = True  # False for HTML/PDF, whose text is extracted
+    questions: list[str] = field(default_factory=list)  # front matter `questions` and `aliases`
 
 
 def source_name(knowledge_dir: Path, path: Path) -> str:
@@ -120,8 +126,31 @@ def load_file(knowledge_dir: Path, path: Path) -> SourceText:
         raise LoadError(f"text is {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
     if not text[body_start:].strip():
         raise LoadError("no readable text")
+    questions = retrieval_phrases(meta)
     meta = normalise_meta(meta, default_title=path.stem.replace("-", " ").replace("_", " "))
-    return SourceText(source=source, text=text, body_start=body_start, meta=meta, verbatim_file=verbatim)
+    return SourceText(
+        source=source,
+        text=text,
+        body_start=body_start,
+        meta=meta,
+        verbatim_file=verbatim,
+        questions=questions,
+    )
+
+
+def retrieval_phrases(meta: dict[str, Any]) -> list[str]:
+    """The front matter's `questions` and `aliases` as short strings (bounded in number and size)."""
+    out: list[str] = []
+    for key in ("questions", "aliases"):
+        values = meta.get(key) or []
+        if isinstance(values, str):
+            values = [values]
+        if not isinstance(values, list):
+            continue
+        for value in values:
+            if isinstance(value, str | int | float) and str(value).strip():
+                out.append(" ".join(str(value).split())[:MAX_QUESTION_CHARS])
+    return list(dict.fromkeys(out))[:MAX_QUESTIONS]
 
 
 def _read_text(path: Path) -> str:
@@ -309,6 +338,28 @@ _splitter = RecursiveCharacterTextSplitter(
     keep_separator="end",
     add_start_index=True,
 )
+
+
+def question_records(doc: SourceText) -> list[Document]:
+    """One record per question or alias of an article: found by retrieval, never quoted. A
+    match lifts the article's passages (see bot/rag/retriever.py)."""
+    return [
+        Document(
+            page_content=question,
+            metadata={
+                **doc.meta,
+                "source": doc.source,
+                "record": QUESTION_RECORD,
+                "headings": "",
+                "start": 0,
+                "end": 0,
+                "header_len": 0,
+                "chunk": -1 - n,
+                "verbatim_file": doc.verbatim_file,
+            },
+        )
+        for n, question in enumerate(doc.questions)
+    ]
 
 
 def chunk(doc: SourceText) -> list[Document]:

@@ -23,6 +23,7 @@ from rank_bm25 import BM25Okapi
 from bot.config import Settings
 from bot.rag import store
 from bot.rag.errors import IndexNotReady
+from bot.rag.loader import QUESTION_RECORD
 from bot.rag.text import ABBREVIATION, tokens
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,11 @@ RARE_TERM_BONUS = 1.0 / (RRF_K + 1)
 # put every passage of that jurisdiction above the best passage from anywhere else (the US
 # report on SURYAST fell out of the top 5 for "... registered in India or Canada?").
 JURISDICTION_BONUS = 0.25 / (RRF_K + 3)
+# Front-matter questions: the nearest few are looked up, and an article whose question is near
+# the asker's lifts its passages like a top rank, and brings its opening passage along.
+QUESTION_CANDIDATES = 8
+QUESTION_MIN = 0.65
+_CHUNKS_ONLY: dict[str, Any] = {"record": {"$ne": QUESTION_RECORD}}
 _NAME_WORD = re.compile(r"\b[A-Z][\w'-]*")
 _CASE_NAME_NEXT = re.compile(r"\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
 
@@ -47,6 +53,7 @@ class Hit:
     text: str  # page_content: context line + verbatim body
     meta: dict[str, Any]
     dense: float = 0.0  # cosine similarity to the question
+    asked: float = 0.0  # similarity of the article's nearest front-matter question to the question
     lexical: float = 0.0  # share of the question's weighted terms found in the chunk
     fused: float = 0.0
     dense_rank: int | None = None
@@ -73,6 +80,9 @@ class _Corpus:
     idf: dict[str, float] = field(default_factory=dict)
     df: dict[str, int] = field(default_factory=dict)
     lowered: str = ""  # all chunk texts, lower-cased, for phrase look-ups
+    questions: int = 0  # front-matter question records in the collection (not in the lists above)
+    lead: dict[str, int] = field(default_factory=dict)  # source -> index of its first chunk
+    max_idf: float = 0.0
 
     def has_phrase(self, phrase: str) -> bool:
         """Whether any chunk contains the phrase (case and spacing aside)."""
@@ -119,13 +129,20 @@ class HybridRetriever:
             metadatas.extend(dict(m) for m in got["metadatas"] or [])
             if len(got["ids"]) < PAGE:
                 break
+        keep = [i for i, m in enumerate(metadatas) if m.get("record") != QUESTION_RECORD]
         corpus = _Corpus(
             name,
             generation,
-            ids,
-            documents,
-            metadatas,
+            [ids[i] for i in keep],
+            [documents[i] for i in keep],
+            [metadatas[i] for i in keep],
+            questions=len(ids) - len(keep),
         )
+        for i, meta in enumerate(corpus.metas):
+            source = str(meta.get("source", ""))
+            lead = corpus.lead.get(source)
+            if lead is None or int(meta.get("start", 0)) < int(corpus.metas[lead].get("start", 0)):
+                corpus.lead[source] = i
         corpus.lowered = "\n".join(" ".join(t.lower().split()) for t in corpus.texts)
         tokenised = [tokens(t) for t in corpus.texts]
         corpus.token_sets = [set(t) for t in tokenised]
@@ -138,6 +155,7 @@ class HybridRetriever:
                     df[token] += 1
             corpus.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
             corpus.df = dict(df)
+            corpus.max_idf = max(corpus.idf.values(), default=0.0)
         log.info("Loaded %d chunks of %s for lexical search", len(corpus.ids), name)
         return corpus
 
@@ -149,14 +167,32 @@ class HybridRetriever:
         jurisdiction: str | None = None,
         boost: set[str] | None = None,
         per_source: int = 2,
+        context: str | None = None,
     ) -> list[Hit]:
-        """The best `k` chunks, fused, deduplicated, at most `per_source` from one file."""
+        """The best `k` chunks, fused, deduplicated, at most `per_source` from one file.
+
+        `query` is what the question asks; `context`, the whole question around it, adds a
+        second dense ranking at half weight (the ask decides, the context breaks ties)."""
         corpus = self.corpus()
         if not corpus.ids:
             return []
         query_vector = self.embeddings.embed_query(query)
         collection = self.client.get_collection(corpus.collection, embedding_function=None)
         hits = {h.id: h for h in self.dense_hits(corpus, query_vector, jurisdiction)}
+        around: dict[str, int] = {}
+        if context and context.strip() != query.strip():
+            context_vector = self.embeddings.embed_query(context)
+            for hit in self.dense_hits(corpus, context_vector, jurisdiction):
+                around[hit.id] = hit.dense_rank or 0
+                if hit.id not in hits:
+                    hit.dense_rank, hit.dense = None, 0.0
+                    hits[hit.id] = hit
+        asked = self.asked_sources(corpus, query_vector, jurisdiction)
+        index_of = {cid: i for i, cid in enumerate(corpus.ids)}
+        for source in asked:
+            lead = corpus.lead.get(source)
+            if lead is not None and corpus.ids[lead] not in hits:
+                hits[corpus.ids[lead]] = Hit(corpus.ids[lead], corpus.texts[lead], corpus.metas[lead])
         query_tokens = tokens(query)
         if corpus.bm25 is not None and query_tokens:
             scores = corpus.bm25.get_scores(query_tokens)
@@ -174,18 +210,25 @@ class HybridRetriever:
                 hits[cid] = hit
                 rank += 1
         self._fill_dense(collection, query_vector, [h for h in hits.values() if h.dense_rank is None])
-        weights = {t: corpus.idf.get(t, 0.0) for t in set(query_tokens)}
+        # A word no source uses is the rarest of all: "weather in Beijing" is not a question
+        # about Beijing that happens to have two unimportant words.
+        weights = {t: corpus.idf.get(t, corpus.max_idf) for t in set(query_tokens)}
         rare_limit = max(2, len(corpus.ids) // 100)
         rare = {t for t in set(query_tokens) if 0 < corpus.df.get(t, 0) <= rare_limit and not t.isdigit()}
         rare &= name_tokens(query)
         total = sum(weights.values()) or 1.0
-        index_of = {cid: i for i, cid in enumerate(corpus.ids)}
+        order_asked = list(asked)
         for hit in hits.values():
             token_set = corpus.token_sets[index_of[hit.id]] if hit.id in index_of else set(tokens(hit.text))
             hit.lexical = sum(w for t, w in weights.items() if t in token_set) / total
             hit.fused = sum(1.0 / (RRF_K + r) for r in (hit.dense_rank, hit.bm25_rank) if r is not None)
+            if hit.id in around:
+                hit.fused += 0.5 / (RRF_K + around[hit.id])
             # An exact rare name (a case, a docket number, a statute section) counts like a top rank.
             hit.fused += min(2, len(rare & token_set)) * RARE_TERM_BONUS
+            if hit.source in asked:
+                hit.asked = asked[hit.source]
+                hit.fused += 1.0 / (RRF_K + 1 + order_asked.index(hit.source))
             code = str(hit.meta.get("jurisdiction", "")).upper()
             # A question naming several jurisdictions is comparative: overviews cover them all.
             if boost and (code in boost or (len(boost) > 1 and code == "INTL")):
@@ -193,9 +236,37 @@ class HybridRetriever:
         ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)
         return spread(ranked, k=k, per_source=per_source, boost=boost)
 
+    def asked_sources(
+        self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None
+    ) -> dict[str, float]:
+        """Articles whose front-matter questions are near the question: source -> best similarity,
+        nearest first."""
+        if not corpus.questions:
+            return {}
+        where: Any = {"record": QUESTION_RECORD}
+        if jurisdiction:
+            where = {"$and": [where, {"jurisdiction": jurisdiction.upper()}]}
+        collection = self.client.get_collection(corpus.collection, embedding_function=None)
+        found = collection.query(
+            query_embeddings=np.asarray([query_vector], dtype=np.float32),
+            n_results=min(QUESTION_CANDIDATES, corpus.questions),
+            where=where,
+            include=["metadatas", "distances"],
+        )
+        out: dict[str, float] = {}
+        for meta, distance in zip(
+            (found["metadatas"] or [[]])[0], (found["distances"] or [[]])[0], strict=True
+        ):
+            source, similarity = str((meta or {}).get("source", "")), 1.0 - float(distance)
+            if similarity >= QUESTION_MIN and source not in out:
+                out[source] = similarity
+        return out
+
     def dense_hits(self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None) -> list[Hit]:
         """Chroma's nearest neighbours of the question, in order, with cosine similarity."""
-        where: Any = {"jurisdiction": jurisdiction.upper()} if jurisdiction else None
+        where: Any = _CHUNKS_ONLY
+        if jurisdiction:
+            where = {"$and": [_CHUNKS_ONLY, {"jurisdiction": jurisdiction.upper()}]}
         collection = self.client.get_collection(corpus.collection, embedding_function=None)
         found = collection.query(
             query_embeddings=np.asarray([query_vector], dtype=np.float32),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.rag.text import ABBREVIATION, tokens
+from bot.rag.text import tokens
 
 REFUSALS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -97,12 +97,19 @@ def mentions_topic(question: str) -> bool:
     return any(t in TOPIC_WORDS for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
 
 
-_CASE_HINT = re.compile(
-    r"\b(v\.?|vs\.?|versus|case|ruling|court|judgment|judgement|lawsuit|sued|act|law|laws|bill|statute|decision|directive|regulation|rules?|requirements?)\b",
-    re.I,
-)
 _NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive|Code))\b")
-_PROPER = re.compile(r"\b([A-Z][a-zA-Z]{2,})\b")
+_NAME = r"([A-Z][\w'-]+(?:\s+(?:[A-Z][\w'-]+|of|de|von))*)"
+# Where a capitalised word stands as a party, court, case or country of a rule: "Zorblatt v.
+# Quenmore", "the PixelDream lawsuit", "Mexico's rules", "sued by Zorblatt". A capitalised word
+# elsewhere is a person addressed, an emphasis ("did they WIN?") or an ordinary noun.
+_NAMED = [
+    re.compile(
+        _NAME + r"(?:'s|’s)?\s+(?:v\.?|vs\.?|versus|case|cases|lawsuit|lawsuits|suit|ruling|rulings|decision|"
+        r"judgment|judgement|court|courts|tribunal|rules?|law|laws|statute|regulations?|verdict|settlement|"
+        r"copyright law|copyright office)\b"
+    ),
+    re.compile(r"\b(?:v\.?|vs\.?|versus|sued|suing|sue|against)\s+" + _NAME),
+]
 _LEGAL_ABBREVIATIONS = frozenset(
     "cir app supp dist ct cal del colo ewhc uksc cjeu bgh lg olg fed reg usc".split()
 )
@@ -113,25 +120,21 @@ def unknown_names(
     vocabulary: set[str] | dict[str, float],
     has_phrase: Callable[[str], bool] = lambda _p: True,
 ) -> list[str]:
-    """Names in a question about a specific case or law that no source mentions (an invented
-    case, a statute we do not have, a country we do not cover): the sources cannot cover it.
+    """Names of parties, courts, laws or countries that no source mentions (an invented case, a
+    statute we do not have, a country we do not cover): the sources cannot cover the question.
 
-    Single capitalised words are looked up in the vocabulary of the sources; a named law
-    ("... Fairness Act") must appear in the sources as a whole phrase."""
-    if not _CASE_HINT.search(question):
-        return []
+    A named law ("... Fairness Act") must appear in the sources as a whole phrase; the words of
+    a party or court name are looked up in the vocabulary of the sources. Acronyms and words in
+    capitals are passed over (sources often write them out; "WIN" is emphasis)."""
     names = [m.group(1) for m in _NAMED_LAW.finditer(question) if not has_phrase(m.group(1))]
-    text = question.strip()
-    for match in _PROPER.finditer(text):
-        word = match.group(1)
-        token = word.lower()
-        before = text[: match.start()].rstrip()
-        starts_sentence = not before or (before[-1] in ".!?" and not ABBREVIATION.search(before))
-        if word.isupper() and len(word) <= 5:
-            continue  # acronyms (NYT, GEMA) are often written out in the sources
-        if starts_sentence or token in TOPIC_WORDS or token in vocabulary or token in _LEGAL_ABBREVIATIONS:
-            continue
-        if not tokens(word):
-            continue
-        names.append(word)
+    for pattern in _NAMED:
+        for match in pattern.finditer(question):
+            for word in re.findall(r"[A-Z][\w'-]+", match.group(1)):
+                word = re.sub(r"(?:'s|’s)$", "", word)
+                token = word.lower()
+                if word.isupper() or not tokens(word) or token in TOPIC_WORDS or token in vocabulary:
+                    continue
+                if token in _LEGAL_ABBREVIATIONS or word in names:
+                    continue
+                names.append(word)
     return names

@@ -1,0 +1,205 @@
+"""What a question asks: the part that carries the ask, cut from greetings, quotes and thanks.
+
+People paste a forum reply into the bot: "> meaningful human authorship. How is this defined?",
+"Happy New Year, Sam! Quick question: ...", "Thanks for the PR, much appreciated. Do you own
+the rights to this code?". Retrieval should look for the ask, not for every noun around it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.rag.text import sentences, tokens
+
+# Sentences that carry no ask: greetings, thanks, disclaimers about the asker.
+_PLEASANTRY = re.compile(
+    r"^\W*(hi|hello|hey|hiya|dear|greetings|good (morning|afternoon|evening|day)|happy (new year|holidays)"
+    r"|merry christmas|thanks?( you)?|thx|ty|cheers|much appreciated|appreciate (it|any)|sorry|apologies"
+    r"|ianal|i am not a lawyer|i'?m not a lawyer|not a lawyer|just curious|quick question|edit|update"
+    r"|any help (is|would be) appreciated|thanks in advance|regards|best)\b",
+    re.I,
+)
+# A greeting that ends at the first comma or "!" ("Hi Sharon, ...", "Happy New Year, Sam! ...").
+_GREETING_CLAUSE = re.compile(
+    r"^\W*(hi|hello|hey|dear|greetings|good (morning|afternoon|evening)|happy new year|happy holidays"
+    r"|thanks( a lot)?|thank you)\b[^,!?.\n]{0,40}[,!.]\s*",
+    re.I,
+)
+_PREFIX = re.compile(
+    r"^\W*((a )?(quick|simple|dumb|stupid|serious|honest|genuine) )?question( for you)?\s*[:,-]\s*", re.I
+)
+_LINK = re.compile(r"\[([^\]\n]{0,300})\]\((?:[^)\s]{0,2000})\)")
+_URL = re.compile(r"<?https?://[^\s>]{1,2000}>?")
+_MENTION = re.compile(r"<@[!&]?\d{1,25}>|@\w{1,40}")
+_QUESTION_END = re.compile(r"[?？]\s*$")
+# Words that open a follow-up which needs the sentence before it ("And what about the UK?").
+_LEANS_BACK = re.compile(
+    r"^\W*(and|but|so|or|what about|how about|then|also|why|is that|does that|is it)\b", re.I
+)
+MIN_ASK_TOKENS = 12
+# A sentence that asks without a question mark ("I'm not sure how Midjourney can ...").
+_ASKING = re.compile(
+    r"^\W*(who|what|when|where|why|how|which|is|are|can|could|may|does|do|did|should|would|will)\b"
+    r"|\b(not sure|wonder|wondering|curious|clarif\w+|want to know|would like to know|need to know|question)\b",
+    re.I,
+)
+
+# A dispute of the asker's own: they should hear "talk to a lawyer" first.
+PERSONAL = re.compile(
+    r"\b(sue|suing|sued|threaten\w*|cease[- ]and[- ]desist|c&d|takedown|dmca|strike)\b.{0,40}\b(me|my|mine|us|our)\b"
+    r"|\b(should|can|could|shall|do) (i|we) (sue|take (them|him|her|it) to court|file a (lawsuit|claim|complaint)|demand|get paid|join)\b"
+    r"|\b(i|we) (got|received|have received|was sent|were sent|am being|are being)\b.{0,30}\b(notice|letter|claim|strike|takedown|sued|threatened)\b"
+    r"|\b(they|someone|somebody|a company|he|she)\b.{0,30}\b(threaten\w*|sue|suing|sued|stole|stealing|copied|copying|used)\b.{0,30}\b(me|my|mine|us|our)\b"
+    r"|\bjoin (the|this|a|these) (class[- ]action|lawsuits?|suit)\b"
+    r"|\bwhat (should|do|can) (i|we) do\b",
+    re.I,
+)
+
+# Languages other than English, told apart by common words; with key terms in English, so that
+# the English-only local embedding model and the English sources can be searched offline.
+_LANGUAGE_WORDS: dict[str, frozenset[str]] = {
+    "de": frozenset(
+        "und der die das ist nicht ich ein eine mit für auf darf kann wenn wie oder sind bei ob".split()
+    ),
+    "fr": frozenset(
+        "le la les est une des pour que qui pas dans sur peut avec mon mes je ce une est-ce".split()
+    ),
+    "es": frozenset(
+        "el la los las es una para que por con del puedo mis como pero sobre qué cómo si".split()
+    ),
+    "it": frozenset("il lo gli è una per che con del della posso come sono non anche mio".split()),
+    "pt": frozenset("o os as é uma para que com do da posso como não são meu minha".split()),
+    "nl": frozenset("de het een is niet ik voor met op mag kan van zijn wat hoe".split()),
+}
+_ENGLISH_WORDS = frozenset(
+    "the is are and or of to in for with can i my it this that what how does do if be on not".split()
+)
+GLOSSARY: dict[str, str] = {
+    # German
+    "urheberrecht": "copyright", "urheberrechtlich": "copyright", "ki": "AI", "bild": "image",
+    "bilder": "images", "verkaufen": "sell", "urheber": "author", "werk": "work", "geschützt": "protected",
+    "schutz": "protection", "trainieren": "train", "training": "training", "gericht": "court",
+    "urteil": "ruling", "klage": "lawsuit", "stimme": "voice", "lizenz": "licence", "kennzeichnung": "labelling",
+    "musik": "music", "künstliche": "artificial", "intelligenz": "intelligence", "generiert": "generated",
+    "erstellt": "created", "texte": "texts", "gehört": "owns", "nutzen": "use", "kommerziell": "commercial",
+    # French
+    "droit": "right", "d'auteur": "copyright author", "auteur": "author", "ia": "AI", "œuvre": "work",
+    "oeuvre": "work", "protégé": "protected", "protégée": "protected", "vendre": "sell", "entraînement": "training",
+    "tribunal": "court", "jugement": "ruling", "voix": "voice", "générée": "generated", "généré": "generated",
+    "images": "images", "image": "image", "déposer": "register",
+    # Spanish, Portuguese, Italian
+    "derechos": "rights copyright", "autor": "author", "obra": "work", "protegido": "protected",
+    "protegida": "protected", "entrenamiento": "training", "demanda": "lawsuit", "voz": "voice",
+    "imagen": "image", "imágenes": "images", "generada": "generated", "generado": "generated",
+    "direitos": "rights copyright", "autorais": "copyright", "imagem": "image", "diritto": "copyright",
+    "d'autore": "copyright author", "immagini": "images",
+    # Chinese, Japanese, Korean (substrings)
+    "版权": "copyright", "著作权": "copyright", "著作權": "copyright", "版權": "copyright", "著作権": "copyright",
+    "图片": "image", "圖片": "image", "画像": "image", "图像": "image", "训练": "training", "訓練": "training",
+    "学習": "training", "生成": "generated", "作品": "work", "提示词": "prompt", "プロンプト": "prompt",
+    "声音": "voice", "声": "voice", "判决": "ruling", "判決": "ruling", "诉讼": "lawsuit", "訴訟": "lawsuit",
+    "商用": "commercial use", "出售": "sell", "販売": "sell", "人工智能": "AI", "人工知能": "AI",
+    "저작권": "copyright", "인공지능": "AI", "생성": "generated", "학습": "training", "이미지": "image",
+    "프롬프트": "prompt", "목소리": "voice", "판결": "ruling", "소송": "lawsuit", "등록": "registration",
+    "作者": "author", "归": "owns", "歸": "owns", "保护": "protected", "保護": "protected",
+}  # fmt: skip
+_CJK_LANG = (
+    ("ja", re.compile(r"[\u3040-\u30ff]")),
+    ("ko", re.compile(r"[\uac00-\ud7af]")),
+    ("zh", re.compile(r"[\u4e00-\u9fff]")),
+)
+_LATIN_WORD = re.compile(r"[a-zA-ZÀ-ÿœ']+")
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A question read for what it asks."""
+
+    text: str  # the whole question, whitespace collapsed (what the user sees echoed)
+    ask: str  # the sentences that carry the ask, cleaned (what retrieval looks for)
+    language: str = "en"  # "en", or the code of another language told apart
+    personal: bool = False  # a dispute of the asker's own
+    english_terms: list[str] = field(default_factory=list)  # key terms of another language in English
+
+    @property
+    def query(self) -> str:
+        """The retrieval query: the ask, plus English key terms for a question in another language."""
+        if not self.english_terms:
+            return self.ask
+        return f"{self.ask} {' '.join(self.english_terms)}"
+
+
+def read(question: str) -> Ask:
+    """The question with its ask found (see the module's docstring)."""
+    text = " ".join(question.split())
+    lines = [line for line in question.splitlines() if line.strip()]
+    unquoted = [line for line in lines if not line.lstrip().startswith(">")]
+    body = "\n".join(unquoted or [line.lstrip(" >") for line in lines])
+    body = _LINK.sub(r"\1", body)
+    body = _URL.sub(" ", body)
+    body = _MENTION.sub(" ", body)
+    body = " ".join(body.split())
+    body = _GREETING_CLAUSE.sub("", body, count=1)
+    parts = []
+    for sentence in sentences(body):
+        part = _PREFIX.sub("", sentence.text, count=1)
+        if _PLEASANTRY.match(part) and len(tokens(part)) <= 6:
+            continue
+        if len(part.split()) <= 2 and part.endswith(("!", ",")):
+            continue  # "Cosmo!", "Hey folks,"
+        if part:
+            parts.append(part)
+    ask = _ask_of(parts) or body or text
+    language = language_of(text)
+    english = english_terms(text) if language != "en" else []
+    return Ask(
+        text=text, ask=ask, language=language, personal=bool(PERSONAL.search(text)), english_terms=english
+    )
+
+
+def _ask_of(parts: list[str]) -> str:
+    """The last question sentence, with the sentences before it that it leans on."""
+    if not parts:
+        return ""
+    asks = [i for i, p in enumerate(parts) if _QUESTION_END.search(p)]
+    asks = asks or [i for i, p in enumerate(parts) if _ASKING.search(p)]
+    last = asks[-1] if asks else len(parts) - 1
+    start = last
+    while start > 0 and last - start < 2:
+        chosen = parts[start : last + 1]
+        if len(tokens(" ".join(chosen))) >= MIN_ASK_TOKENS and not _LEANS_BACK.match(chosen[0]):
+            break
+        start -= 1
+    return " ".join(parts[start : last + 1])
+
+
+def language_of(text: str) -> str:
+    """ "en", "zh", "ja", "ko", "de", "fr", "es", "it", "pt" or "nl": a guess from the script and
+    from common words; English when unsure."""
+    for code, script in _CJK_LANG:
+        if len(script.findall(text)) >= 2:
+            return code
+    words = [w.lower() for w in _LATIN_WORD.findall(text)]
+    if len(words) < 3:
+        return "en"
+    english = sum(w in _ENGLISH_WORDS for w in words)
+    best, count = "en", english
+    for code, vocabulary in _LANGUAGE_WORDS.items():
+        found = sum(w in vocabulary for w in words)
+        if found > count:
+            best, count = code, found
+    return best if count >= 2 else "en"
+
+
+def english_terms(text: str) -> list[str]:
+    """English for the key terms of a question in another language (from a small glossary)."""
+    lowered = text.lower()
+    found: list[str] = []
+    for term, english in GLOSSARY.items():
+        if term.isascii() or term.startswith("d'"):
+            if re.search(rf"(?<![\w']){re.escape(term)}(?!\w)", lowered):
+                found.append(english)
+        elif term in lowered:
+            found.append(english)
+    return list(dict.fromkeys(found))
