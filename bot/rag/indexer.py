@@ -24,7 +24,7 @@ from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from bot import logs
 from bot.config import Settings
@@ -56,7 +56,12 @@ class Indexer:
         self.records_url = (
             settings.database_url or f"sqlite:///{(settings.data_dir / 'records.sqlite').resolve()}"
         )
-        self.lock = locks.make_lock(settings)
+        # One engine (one connection pool) for every namespace's records, and the lease beside them:
+        # with a database server, an engine per call would each keep connections open. Pooled
+        # connections are checked before use, so a restarted database server fails no reindex.
+        self.records_engine = create_engine(self.records_url, pool_pre_ping=True)
+        self._records_schema = False
+        self.lock = locks.make_lock(settings, self.records_engine if settings.database_url else None)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -105,6 +110,8 @@ class Indexer:
             )
         if damaged:
             aside = damaged.with_name(f"{damaged.name}.damaged-{time.strftime('%Y%m%d%H%M%S')}")
+            self.records_engine.dispose()  # no pooled connection to the file moved aside
+            self._records_schema = False
             damaged.rename(aside)
             log.warning("The record database was damaged: moved it to %s and rebuilding", aside)
         if pointer is None or full:
@@ -287,9 +294,10 @@ class Indexer:
         return None
 
     def _records(self, namespace: str) -> SQLRecordManager:
-        records = SQLRecordManager(namespace, db_url=self.records_url)
-        records.create_schema()
-        return records
+        if not self._records_schema:
+            locks.create_tables(self.records_engine, UpsertionRecord.metadata)
+            self._records_schema = True
+        return SQLRecordManager(namespace, engine=self.records_engine)
 
     def _vectors(self, name: str) -> Chroma:
         return Chroma(
