@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from chromadb.api import ClientAPI
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
@@ -73,6 +74,12 @@ class Indexer:
         try:
             with self.lock.hold():
                 report = self._reindex(full, report_progress)
+        except httpx.TransportError as error:  # the Chroma server went away during the run
+            where = f"{self.settings.chroma_host}:{self.settings.chroma_port}"
+            raise StoreUnavailable(
+                f"The reindex stopped: the Chroma server at {where} did not answer ({error}). Nothing "
+                "indexed before is lost; run the reindex again once the server is back."
+            ) from error
         except OSError as error:
             raise StoreUnavailable(self._describe_os_error(error)) from error
         except Exception as error:
@@ -151,6 +158,7 @@ class Indexer:
         self, texts: list[loader.SourceText], failures: list[Failure], active: str, progress: ProgressFn
     ) -> ReindexReport:
         report = ReindexReport(full=False)
+        self._drop_orphans(keep=active)  # a rebuild killed half-way left one (the lock says none runs)
         records = self._records(active)
         vectors = self._vectors(active)
         self._index_batches(texts, records, vectors, report, progress)
