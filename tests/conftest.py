@@ -82,21 +82,26 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL cluster on 127.0.0.1 for the session.
+def start_postgres() -> PostgresServer:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, started.
 
-    Skipped on a machine without PostgreSQL or psycopg; under CI=true missing either fails."""
+    Skips on a machine without PostgreSQL or psycopg; under CI=true missing either fails."""
     try:
         import psycopg  # noqa: F401  # the driver DATABASE_URL=postgresql+psycopg://... needs
 
-        server = PostgresServer().start()
+        return PostgresServer().start()
     except (ImportError, PostgresMissing) as error:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI must run the PostgreSQL tests: {error}")
         pytest.skip(f"no local PostgreSQL: {error}")
     except RuntimeError as error:
         pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server (see `start_postgres`)."""
+    server = start_postgres()
     yield server
     server.stop()
 

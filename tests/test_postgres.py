@@ -31,7 +31,7 @@ from bot.rag.errors import ReindexBusy
 from bot.rag.indexer import Indexer
 from bot.rag.types import Answer, Status
 from tests.chroma_server import ChromaServer
-from tests.conftest import FIXTURE_KNOWLEDGE, ROOT, SETTING_NAMES
+from tests.conftest import FIXTURE_KNOWLEDGE, ROOT, SETTING_NAMES, start_postgres
 from tests.postgres_server import PostgresServer
 
 QUESTION = "Who is the author of an AI-generated image in China?"
@@ -170,7 +170,7 @@ def test_reindexing_on_postgres_keeps_one_small_connection_pool(
 def test_a_restarted_database_server_fails_no_request(
     kb: Path, make_settings: Callable[..., Settings], local_embeddings: Embeddings
 ) -> None:
-    server = PostgresServer().start()  # its own: restarting the session's would touch other tests
+    server = start_postgres()  # its own: restarting the session's would touch other tests
     try:
         url = server.create_database()
         feedback = FeedbackStore(url)
