@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     shard_count: int | None = None  # total shards across all processes; unset = one unsharded process
     shard_ids: list[int] = Field(default_factory=list)  # the shards this process runs; empty = all
     reindex_every: float | None = None  # seconds between scheduled reindexes; "6h", "30m", "1d" accepted
+    # With DATABASE_URL: a reindex whose process died frees the lease after this long (renewed
+    # between batches, so it must exceed the time one batch of files takes to embed)
+    reindex_lease_seconds: float = Field(default=600.0, gt=0)
 
     # Fetching sources from the web (/sources add url:, python bot.py add URL)
     fetch_allow_private: bool = False  # also private/loopback/link-local addresses (trusted setups only)

@@ -1,5 +1,5 @@
 """Shared fixtures: the local embedding model (loaded once per session), a fixture knowledge
-folder, indexed engines, and a small OpenAI-compatible server on 127.0.0.1."""
+folder, indexed engines, a small OpenAI-compatible server and a PostgreSQL server on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -21,26 +21,12 @@ from bot.rag.engine import Engine
 from bot.rag.indexer import Indexer
 from tests.chroma_server import ChromaServer
 from tests.llm_server import LLMServer
+from tests.postgres_server import PostgresMissing, PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
-SETTING_NAMES = [
-    "DISCORD_TOKEN",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "OPENAI_MODEL",
-    "EMBEDDING_BACKEND",
-    "OPENAI_EMBEDDING_MODEL",
-    "KNOWLEDGE_DIR",
-    "DATA_DIR",
-    "CHROMA_HOST",
-    "CHROMA_PORT",
-    "DEV_GUILD_ID",
-    "ADMIN_ROLE_ID",
-    "OWNER_IDS",
-    "ALLOWED_CHANNEL_IDS",
-    "MENTION_MODE",
-]
+# Every setting the model defines (DATABASE_URL, SHARD_IDS, ... included), so none leaks in.
+SETTING_NAMES = sorted(name.upper() for name in Settings.model_fields)
 
 
 @pytest.fixture(autouse=True)
@@ -96,6 +82,36 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     server.stop()
 
 
+def start_postgres() -> PostgresServer:
+    """A throwaway PostgreSQL cluster on 127.0.0.1, started.
+
+    Skips on a machine without PostgreSQL or psycopg; under CI=true missing either fails."""
+    try:
+        import psycopg  # noqa: F401  # the driver DATABASE_URL=postgresql+psycopg://... needs
+
+        return PostgresServer().start()
+    except (ImportError, PostgresMissing) as error:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI must run the PostgreSQL tests: {error}")
+        pytest.skip(f"no local PostgreSQL: {error}")
+    except RuntimeError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server (see `start_postgres`)."""
+    server = start_postgres()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A fresh, empty database on the session's PostgreSQL server."""
+    return postgres_server.create_database()
+
+
 @pytest.fixture(params=["embedded", "server"])
 def store_kind(request: pytest.FixtureRequest) -> str:
     """Tests that take `settings` run against the embedded store and a Chroma server alike."""
@@ -103,7 +119,9 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(kb: Path, make_settings: Callable[..., Settings], store_kind: str, request: pytest.FixtureRequest) -> Settings:
+def settings(
+    kb: Path, make_settings: Callable[..., Settings], store_kind: str, request: pytest.FixtureRequest
+) -> Settings:
     if store_kind == "embedded":
         return make_settings()
     host, port = request.getfixturevalue("chroma_server")

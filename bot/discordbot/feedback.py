@@ -35,6 +35,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from bot.config import Settings
+from bot.rag.locks import create_tables
 from bot.rag.types import Answer, Citation, Turn
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,8 @@ class FeedbackStore:
     """The answers the bot posted and the votes on them."""
 
     def __init__(self, url: str) -> None:
-        options: dict[str, Any] = {}
+        # A connection left in the pool by a restarted database server is replaced, not handed out.
+        options: dict[str, Any] = {"pool_pre_ping": True}
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
             # Used from asyncio.to_thread workers, so connections cross threads.
@@ -131,7 +133,7 @@ class FeedbackStore:
             else:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self._engine = create_engine(url, **options)
-        _Base.metadata.create_all(self._engine)
+        create_tables(self._engine, _Base.metadata)  # safe when shard processes start at once
         log.info("Feedback store at %s", self._engine.url.render_as_string(hide_password=True))
 
     @classmethod

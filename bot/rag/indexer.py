@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 from chromadb.api import ClientAPI
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
@@ -24,7 +25,7 @@ from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from bot import logs
 from bot.config import Settings
@@ -56,7 +57,12 @@ class Indexer:
         self.records_url = (
             settings.database_url or f"sqlite:///{(settings.data_dir / 'records.sqlite').resolve()}"
         )
-        self.lock = locks.make_lock(settings)
+        # One engine (one connection pool) for every namespace's records, and the lease beside them:
+        # with a database server, an engine per call would each keep connections open. Pooled
+        # connections are checked before use, so a restarted database server fails no reindex.
+        self.records_engine = create_engine(self.records_url, pool_pre_ping=True)
+        self._records_schema = False
+        self.lock = locks.make_lock(settings, self.records_engine if settings.database_url else None)
 
     # -- public -------------------------------------------------------------------------------
 
@@ -68,6 +74,12 @@ class Indexer:
         try:
             with self.lock.hold():
                 report = self._reindex(full, report_progress)
+        except httpx.TransportError as error:  # the Chroma server went away during the run
+            where = f"{self.settings.chroma_host}:{self.settings.chroma_port}"
+            raise StoreUnavailable(
+                f"The reindex stopped: the Chroma server at {where} did not answer ({error}). Nothing "
+                "indexed before is lost; run the reindex again once the server is back."
+            ) from error
         except OSError as error:
             raise StoreUnavailable(self._describe_os_error(error)) from error
         except Exception as error:
@@ -105,6 +117,8 @@ class Indexer:
             )
         if damaged:
             aside = damaged.with_name(f"{damaged.name}.damaged-{time.strftime('%Y%m%d%H%M%S')}")
+            self.records_engine.dispose()  # no pooled connection to the file moved aside
+            self._records_schema = False
             damaged.rename(aside)
             log.warning("The record database was damaged: moved it to %s and rebuilding", aside)
         if pointer is None or full:
@@ -144,6 +158,7 @@ class Indexer:
         self, texts: list[loader.SourceText], failures: list[Failure], active: str, progress: ProgressFn
     ) -> ReindexReport:
         report = ReindexReport(full=False)
+        self._drop_orphans(keep=active)  # a rebuild killed half-way left one (the lock says none runs)
         records = self._records(active)
         vectors = self._vectors(active)
         self._index_batches(texts, records, vectors, report, progress)
@@ -287,9 +302,10 @@ class Indexer:
         return None
 
     def _records(self, namespace: str) -> SQLRecordManager:
-        records = SQLRecordManager(namespace, db_url=self.records_url)
-        records.create_schema()
-        return records
+        if not self._records_schema:
+            locks.create_tables(self.records_engine, UpsertionRecord.metadata)
+            self._records_schema = True
+        return SQLRecordManager(namespace, engine=self.records_engine)
 
     def _vectors(self, name: str) -> Chroma:
         return Chroma(

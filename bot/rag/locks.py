@@ -3,7 +3,10 @@
 With the default SQLite record database, a file lock under DATA_DIR is enough: every process
 that shares the index shares the folder. With DATABASE_URL pointing at a shared database,
 processes on several hosts share a lease row in it instead; a holder that dies without
-releasing it is replaced once its lease runs out.
+releasing it is replaced once its lease runs out (REINDEX_LEASE_SECONDS).
+
+Processes that start at once on a fresh shared database also take turns creating its tables:
+see `create_tables`.
 """
 
 from __future__ import annotations
@@ -15,12 +18,24 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Protocol
 
-from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, insert, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.config import Settings
 from bot.rag.errors import ReindexBusy
@@ -29,6 +44,12 @@ log = logging.getLogger(__name__)
 
 BUSY = "A reindex is already running; wait for it to finish."
 LEASE_SECONDS = 600.0
+LOST = (
+    "This reindex stopped: it lost its lease to another process (it was paused for longer than "
+    "REINDEX_LEASE_SECONDS). The other run brings the index up to date."
+)
+# Key of the PostgreSQL advisory lock under which the bot's processes create their tables.
+SCHEMA_LOCK_KEY = 0x6B62_5F73_6368_656D  # "kb_schem"
 
 _metadata = MetaData()
 _leases = Table(
@@ -82,7 +103,7 @@ class LeaseLock:
         self.name = name
         self.lease = lease_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        _metadata.create_all(engine, tables=[_leases])
+        create_tables(engine, _metadata, tables=[_leases])
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
@@ -118,18 +139,45 @@ class LeaseLock:
             raise ReindexBusy(f"{BUSY} (running on {holder})") from None
 
     def renew(self) -> None:
+        """Extend the lease; raises ReindexBusy if another process has taken it over meanwhile."""
         with self.engine.begin() as conn:
-            conn.execute(
+            kept = conn.execute(
                 update(_leases)
                 .where(_leases.c.name == self.name, _leases.c.holder == self.holder)
                 .values(expires_at=time.time() + self.lease)
-            )
+            ).rowcount
+        if not kept:
+            raise ReindexBusy(LOST)
 
 
 def make_lock(settings: Settings, engine: Engine | None = None) -> ReindexLock:
     """The lease lock when DATABASE_URL is set, else the file lock."""
     if settings.database_url:
         return LeaseLock(
-            engine or create_engine(settings.database_url), f"{settings.collection_prefix}:reindex"
+            engine or create_engine(settings.database_url, pool_pre_ping=True),
+            f"{settings.collection_prefix}:reindex",
+            lease_seconds=settings.reindex_lease_seconds,
         )
     return FileLock(settings)
+
+
+def create_tables(engine: Engine, metadata: MetaData, tables: Sequence[Table] | None = None) -> None:
+    """`metadata.create_all`, safe for several processes starting at once on a fresh database.
+
+    create_all checks, then creates; two processes doing so together both see no table, and on
+    PostgreSQL the second CREATE TABLE then fails on a catalog index ("duplicate key value
+    violates unique constraint pg_type_typname_nsp_index"). There, a transaction-scoped advisory
+    lock makes them take turns, and as its DDL is transactional the second finds the tables made.
+    Elsewhere, a failed attempt is retried once: by then the tables exist and are skipped.
+    """
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+                metadata.create_all(conn, tables=tables)
+            return
+        except DBAPIError:
+            if attempt:
+                raise
+            log.info("Creating tables raced another process; checking again")

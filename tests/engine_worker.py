@@ -1,0 +1,99 @@
+"""A bot-like engine process for multi-process tests, driven one JSON line at a time on stdin.
+
+    python -m tests.engine_worker      (settings from the environment, as `python bot.py run`)
+
+It builds what a bot process builds (an Indexer, an Engine sharing its Chroma client, a
+FeedbackStore), prints {"ready": pid, "holder": "host:pid"} and then answers each request line
+with one JSON line:
+
+    {"op": "reindex", "full": true, "pause_at": 8}  -> {"report": {...}} or {"error": "...", "message": "..."}
+        with pause_at, it prints {"paused": files_done} once that many files are indexed (holding
+        the lease) and waits for any line on stdin before going on
+    {"op": "ask", "question": "..."}                 -> {"status": "...", "citations": n, "generation": g}
+    {"op": "record", "count": n, "channel_id": c}    -> {"ids": [...]}  (answers, each shown in one message)
+    {"op": "vote", "votes": [[answer_id, user_id, helpful], ...]} -> {"previous": [...]}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import sys
+from typing import Any
+
+from bot.config import Settings
+from bot.discordbot.feedback import FeedbackStore
+from bot.rag import store
+from bot.rag.engine import Engine
+from bot.rag.indexer import Indexer
+from bot.rag.types import Answer, Progress, Status
+
+
+def send(message: dict[str, Any]) -> None:
+    print(json.dumps(message), flush=True)
+
+
+def main() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    indexer = Indexer(settings)
+    engine = Engine(settings, embeddings=indexer.embeddings.inner, client=indexer.client)
+    feedback = FeedbackStore.from_settings(settings)
+    indexer.embeddings.embed_query("load the model now")
+    send({"ready": os.getpid(), "holder": f"{socket.gethostname()}:{os.getpid()}"})
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            send(handle(request, indexer, engine, feedback))
+        except Exception as error:
+            send({"error": type(error).__name__, "message": str(error)})
+
+
+def handle(
+    request: dict[str, Any], indexer: Indexer, engine: Engine, feedback: FeedbackStore
+) -> dict[str, Any]:
+    op = request["op"]
+    if op == "reindex":
+        pause_at = request.get("pause_at")
+
+        def progress(p: Progress) -> None:
+            nonlocal pause_at
+            if pause_at is not None and p.phase == "indexing" and p.files_done >= pause_at:
+                pause_at = None
+                send({"paused": p.files_done})
+                sys.stdin.readline()
+
+        report = indexer.reindex(full=bool(request.get("full")), progress=progress)
+        return {"report": dataclasses.asdict(report)}
+    if op == "ask":
+        answer = engine.answer(request["question"])
+        pointer = store.read_pointer(indexer.client, indexer.settings)
+        return {
+            "status": answer.status.value,
+            "citations": len(answer.citations),
+            "generation": pointer.generation if pointer else None,
+        }
+    if op == "record":
+        ids = []
+        for n in range(int(request["count"])):
+            answer = Answer(
+                question=f"question {n} from {os.getpid()}",
+                status=Status.ANSWERED,
+                answer="an answer",
+                mode="extractive",
+            )
+            answer_id = feedback.record_answer(
+                answer, user_id=n, guild_id=1, channel_id=request["channel_id"]
+            )
+            feedback.attach_messages(answer_id, [answer_id * 1000 + os.getpid() % 1000])
+            ids.append(answer_id)
+        return {"ids": ids}
+    if op == "vote":
+        results = [feedback.vote(a, u, helpful=h) for a, u, h in request["votes"]]
+        return {"previous": [r.previous for r in results]}
+    raise ValueError(f"unknown op {op!r}")
+
+
+if __name__ == "__main__":
+    main()
