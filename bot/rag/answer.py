@@ -19,7 +19,7 @@ from bot.rag.text import ABBREVIATION, Sentence, plain, sentences, tokens
 from bot.rag.types import Citation, Turn
 
 MAX_QUOTE_CHARS = 600
-EXTRACTIVE_SENTENCES = 4
+EXTRACTIVE_SENTENCES = 6
 NO_COVERAGE = re.compile(
     r"(sources|passages|documents)\s+(don'?t|do not|does not|doesn'?t)\s+(cover|address|answer|mention|say)"
     r"|not (covered|addressed) (by|in) the (sources|passages)|资料(中)?没有|来源(中)?没有",
@@ -195,13 +195,13 @@ def extractive(
     sources: set[str] = set()  # one citation per file
     for candidate in scored:
         score, i, s = candidate.score, candidate.hit, candidate.sentence
-        if count >= EXTRACTIVE_SENTENCES or score < best * 0.72:
+        if count >= EXTRACTIVE_SENTENCES or score < best * 0.6:
             break
         words = set(tokens(s.text))
         if any(len(words & other) / (len(words | other) or 1) > 0.6 for other in seen):
             continue
         picked = chosen.get(i, [])
-        if len(picked) >= 2 or (not picked and hits[i].source in sources):
+        if len(picked) >= 3 or (not picked and hits[i].source in sources):
             continue
         if picked:
             lo = min(p.start for p in [*picked, s])

@@ -24,20 +24,22 @@ from bot.rag import asking, scope, store
 from bot.rag.embeddings import make_embeddings
 from bot.rag.errors import EngineError, QuestionError, StoreUnavailable
 from bot.rag.retriever import Hit, HybridRetriever
-from bot.rag.text import is_mostly_cjk, jurisdictions_in
+from bot.rag.text import jurisdictions_in
 from bot.rag.types import Answer, AnswerDelta, Citation, Status, Turn
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4000
 # The relevance floor, on the cosine similarity of the best passage to the question (all-MiniLM-L6-v2).
-ANSWER_FLOOR = 0.42
+ANSWER_FLOOR = 0.36
 # A passage weaker than that still counts when it holds most of the question's rarer words.
 LEXICAL_FLOOR = 0.55
 LEXICAL_DENSE_FLOOR = 0.25
 CJK_LEXICAL_FLOOR = 0.35
+CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+FOREIGN_FLOOR = 0.30
 # An article one of whose front-matter questions is this close to the question is on point.
-QUESTION_FLOOR = 0.62
+QUESTION_FLOOR = 0.58
 # Below this, with no word of our subject in the question, the question is not for us.
 TOPIC_FLOOR = 0.30
 PASSAGES = 10
@@ -233,8 +235,7 @@ class Engine:
             context = context_of(hits)
             return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive", context=context)
         retrieved = [h.source for h in hits]
-        cjk = is_mostly_cjk(text)
-        strong = [h for h in hits if self._relevant(h, cjk)]
+        strong = [h for h in hits if self._relevant(h, asked.language)]
         corpus = self.retriever.corpus()
         unknown = scope.unknown_names(asked.ask, corpus.idf, corpus.has_phrase)
         if not strong or unknown:
@@ -255,11 +256,16 @@ class Engine:
         return _Prepared(text, strong, retrieved, asked)
 
     @staticmethod
-    def _relevant(hit: Hit, cjk: bool = False) -> bool:
-        """The relevance floor. The local model reads English only, so for questions written in
-        Chinese, Japanese or Korean the lexical match (character bigrams) decides alone."""
-        if cjk:
-            return hit.lexical >= CJK_LEXICAL_FLOOR
+    def _relevant(hit: Hit, language: str = "en") -> bool:
+        """The relevance floor. The local model reads English only: a question in another
+        language is searched with English key terms added, which match less closely, and for
+        Chinese, Japanese or Korean the lexical match (character bigrams) counts on its own too."""
+        if language != "en":
+            return (
+                hit.dense >= FOREIGN_FLOOR
+                or hit.asked >= QUESTION_FLOOR
+                or (language in CJK_LANGUAGES and hit.lexical >= CJK_LEXICAL_FLOOR)
+            )
         return (
             hit.dense >= ANSWER_FLOOR
             or hit.asked >= QUESTION_FLOOR
