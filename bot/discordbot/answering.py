@@ -143,6 +143,7 @@ class Asked:
     jurisdiction: str | None = None
     history: Sequence[Turn] = ()
     echo: bool = False  # repeat the question above the answer (slash commands do not show it)
+    private: bool = False  # only the asker sees the answer: it must never become others' context
 
 
 class Answerer:
@@ -226,6 +227,7 @@ class Answerer:
                 user_id=asked.user_id,
                 guild_id=asked.guild_id,
                 channel_id=asked.channel_id,
+                private=asked.private,
             )
         except Exception:
             log.exception("Could not record an answer; posting it without buttons")

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -26,8 +27,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    false,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
@@ -57,6 +61,8 @@ class AnswerRow(_Base):
     status: Mapped[str] = mapped_column(String(20))
     mode: Mapped[str] = mapped_column(String(20))
     citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Shown only to the asker (/ask private:True): never context for anyone's later question.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AnswerMessageRow(_Base):
@@ -86,6 +92,7 @@ class StoredAnswer:
     citations: list[Citation]
     channel_id: int | None
     user_id: int
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ class FeedbackStore:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self._engine = create_engine(url, **options)
         _Base.metadata.create_all(self._engine)
+        self._upgrade()
         log.info("Feedback store at %s", self._engine.url.render_as_string(hide_password=True))
 
     @classmethod
@@ -140,6 +148,16 @@ class FeedbackStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def _upgrade(self) -> None:
+        """Add columns that tables made by an older version lack (create_all adds none)."""
+        columns = {c["name"] for c in inspect(self._engine).get_columns(AnswerRow.__tablename__)}
+        if "private" not in columns:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    text("ALTER TABLE answers ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE")
+                )
+            log.info("Feedback store upgraded: answers now record whether they were private")
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -150,8 +168,13 @@ class FeedbackStore:
         user_id: int,
         guild_id: int | None,
         channel_id: int | None,
+        private: bool = False,
     ) -> int:
-        """Store an answer about to be posted; returns its id (used in the buttons' ids)."""
+        """Store an answer about to be posted; returns its id (used in the buttons' ids).
+
+        A private answer (seen only by the asker) is kept for its buttons, but never becomes
+        context: `recent_turns` skips it.
+        """
         row = AnswerRow(
             created_at=_now(),
             guild_id=guild_id,
@@ -162,6 +185,7 @@ class FeedbackStore:
             status=answer.status.value,
             mode=answer.mode,
             citations=[c.to_dict() for c in answer.citations],
+            private=private,
         )
         with Session(self._engine) as session, session.begin():
             session.add(row)
@@ -191,8 +215,9 @@ class FeedbackStore:
     def recent_turns(
         self, channel_id: int, *, limit: int = 4, since: dt.datetime | None = None
     ) -> list[Turn]:
-        """The last `limit` exchanges in a channel or thread, oldest first."""
-        query = select(AnswerRow).where(AnswerRow.channel_id == channel_id)
+        """The last `limit` public exchanges in a channel or thread, oldest first (private
+        answers are never anyone's context, not even in a thread where they were asked)."""
+        query = select(AnswerRow).where(AnswerRow.channel_id == channel_id, AnswerRow.private.is_(False))
         if since is not None:
             query = query.where(AnswerRow.created_at >= since)
         query = query.order_by(AnswerRow.id.desc()).limit(limit)
@@ -253,6 +278,7 @@ def _stored(row: AnswerRow) -> StoredAnswer:
         citations=[_citation(c) for c in row.citations or []],
         channel_id=row.channel_id,
         user_id=row.user_id,
+        private=bool(row.private),
     )
 
 

@@ -1,0 +1,181 @@
+"""Security findings, each reproduced by the attack that found it.
+
+1. a private answer in a thread became another member's context;
+2. a provider's error text (with an echoed key) reached users;
+3. quadratic regexes on file and model text froze the event loop;
+4. a YAML alias bomb in front matter blew up every chunk's metadata;
+5. a small PDF sharing one large stream across pages took seconds per reindex;
+6. masked links and mention syntax in answers, previews and echoes;
+7. a large ASCII page without a charset was decoded as UTF-16.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from unittest.mock import AsyncMock, MagicMock
+
+import discord
+import pytest
+
+from bot.discordbot.client import AnswerBot
+from bot.discordbot.cogs.ask import AskCog
+from bot.discordbot.cogs.mention import MentionCog
+from bot.discordbot.feedback import FeedbackStore
+from bot.rag.types import Turn
+from tests.discord_fakes import (
+    BOT_ID,
+    CHANNEL_ID,
+    GUILD_ID,
+    TYPICAL,
+    USER_ID,
+    FakeEngine,
+    invoke,
+    make_bot,
+    make_interaction,
+    make_member,
+    make_settings,
+    next_id,
+    set_bot_user,
+)
+
+THREAD_ID = 700000000000000077
+OTHER_USER_ID = 300000000000000099
+
+# -- 1. private answers stay private -----------------------------------------------------------
+
+
+def _sent() -> MagicMock:
+    message = MagicMock(spec=discord.Message)
+    message.id = next_id()
+    message.edit = AsyncMock(return_value=message)
+    return message
+
+
+def _thread() -> MagicMock:
+    thread = MagicMock(spec=discord.Thread)
+    thread.id = THREAD_ID
+    thread.parent_id = CHANNEL_ID
+    thread.owner_id = BOT_ID
+    thread.send = AsyncMock(side_effect=lambda *a, **k: _sent())
+    return thread
+
+
+def _thread_message(content: str, author_id: int, reference: Any = None) -> MagicMock:
+    message = MagicMock(spec=discord.Message)
+    message.id = next_id()
+    message.content = content
+    message.author = make_member(author_id)
+    message.webhook_id = None
+    message.mentions = []
+    message.raw_role_mentions = []
+    message.reference = reference
+    guild = MagicMock(spec=discord.Guild)
+    guild.id = GUILD_ID
+    guild.self_role = None
+    message.guild = guild
+    message.channel = _thread()
+    message.create_thread = AsyncMock()
+    message.reply = AsyncMock(side_effect=lambda *a, **k: _sent())
+    return message
+
+
+SECRET_QUESTION = "My client Acme secretly trained on leaked scans: is that infringement in the US?"
+
+
+@pytest.fixture
+def thread_bot(tmp_path: Path) -> tuple[AnswerBot, FakeEngine]:
+    engine = FakeEngine(deltas=["Yes [1]."])
+    bot = make_bot(make_settings(tmp_path, mention_mode=True), engine=engine)
+    set_bot_user(bot)
+    return bot, engine
+
+
+async def _private_ask_in_thread(bot: AnswerBot) -> None:
+    interaction = make_interaction(bot, channel_id=THREAD_ID)
+    await invoke(AskCog(bot), "ask", interaction, SECRET_QUESTION, private=True)
+
+
+async def test_a_private_answer_in_a_thread_is_not_another_members_context(
+    thread_bot: tuple[AnswerBot, FakeEngine],
+) -> None:
+    bot, engine = thread_bot
+    await _private_ask_in_thread(bot)
+    assert engine.calls[-1]["question"] == SECRET_QUESTION
+
+    follow_up = _thread_message("and what about the UK?", OTHER_USER_ID)
+    await MentionCog(bot).on_message(follow_up)
+
+    history = engine.calls[-1]["history"]
+    assert engine.calls[-1]["question"] == "and what about the UK?"
+    assert all(SECRET_QUESTION not in t.question for t in history)
+    assert all(TYPICAL.answer not in t.answer for t in history)
+    assert bot.feedback.recent_turns(THREAD_ID) == [Turn("and what about the UK?", TYPICAL.answer)]
+
+
+async def test_a_public_answer_in_the_thread_is_still_context(
+    thread_bot: tuple[AnswerBot, FakeEngine],
+) -> None:
+    bot, engine = thread_bot
+    interaction = make_interaction(bot, channel_id=THREAD_ID)
+    await invoke(AskCog(bot), "ask", interaction, "Is an AI image protected in China?")
+    await MentionCog(bot).on_message(_thread_message("and the US?", OTHER_USER_ID))
+    assert engine.calls[-1]["history"] == [Turn("Is an AI image protected in China?", TYPICAL.answer)]
+
+
+async def test_a_reply_referencing_a_private_answer_does_not_borrow_it(
+    thread_bot: tuple[AnswerBot, FakeEngine],
+) -> None:
+    bot, engine = thread_bot
+    answer_id = bot.feedback.record_answer(
+        TYPICAL, user_id=USER_ID, guild_id=GUILD_ID, channel_id=THREAD_ID, private=True
+    )
+    message_id = next_id()
+    bot.feedback.attach_messages(answer_id, [message_id])
+    reference = discord.MessageReference(message_id=message_id, channel_id=THREAD_ID)
+    await MentionCog(bot).on_message(_thread_message("what about Japan?", OTHER_USER_ID, reference))
+    assert engine.calls[-1]["history"] == []
+
+
+def test_a_database_from_before_the_private_flag_is_upgraded(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = sa.create_engine(url)
+    with old.begin() as conn:  # the answers table as it was before answers had a visibility
+        conn.execute(
+            sa.text(
+                "CREATE TABLE answers (id INTEGER PRIMARY KEY, created_at DATETIME, guild_id BIGINT, "
+                "channel_id BIGINT, user_id BIGINT, question TEXT, answer TEXT, status VARCHAR(20), "
+                "mode VARCHAR(20), citations JSON)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO answers VALUES (1, '2026-01-01 00:00:00', 1, :c, 2, 'old q', 'old a', "
+                "'answered', 'llm', '[]')"
+            ),
+            {"c": THREAD_ID},
+        )
+    old.dispose()
+    store = FeedbackStore(url)
+    store.record_answer(TYPICAL, user_id=USER_ID, guild_id=GUILD_ID, channel_id=THREAD_ID, private=True)
+    assert store.recent_turns(THREAD_ID) == [Turn("old q", "old a")]
+    store.close()
+
+
+async def test_a_private_answers_quotes_are_shown_to_its_asker_only(
+    thread_bot: tuple[AnswerBot, FakeEngine],
+) -> None:
+    from bot.discordbot.views import GONE, show_quotes
+
+    bot, _ = thread_bot
+    answer_id = bot.feedback.record_answer(
+        TYPICAL, user_id=USER_ID, guild_id=GUILD_ID, channel_id=THREAD_ID, private=True
+    )
+    stranger = make_interaction(bot, user=make_member(OTHER_USER_ID), channel_id=THREAD_ID)
+    await show_quotes(stranger, answer_id)
+    assert stranger.response.send_message.await_args.args[0] == GONE
+    asker = make_interaction(bot, channel_id=THREAD_ID)
+    await show_quotes(asker, answer_id)
+    assert "Li v. Liu" in asker.response.send_message.await_args.args[0]
