@@ -11,6 +11,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, MagicMock
@@ -18,10 +21,18 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
+from bot import logs
+from bot.config import Settings
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.cogs.mention import MentionCog
+from bot.discordbot.errors import UserFacingError, describe
 from bot.discordbot.feedback import FeedbackStore
+from bot.rag import store
+from bot.rag.embeddings import LocalEmbeddings
+from bot.rag.engine import Engine
+from bot.rag.errors import StoreUnavailable
+from bot.rag.indexer import Indexer
 from bot.rag.types import Turn
 from tests.discord_fakes import (
     BOT_ID,
@@ -179,3 +190,99 @@ async def test_a_private_answers_quotes_are_shown_to_its_asker_only(
     asker = make_interaction(bot, channel_id=THREAD_ID)
     await show_quotes(asker, answer_id)
     assert "Li v. Liu" in asker.response.send_message.await_args.args[0]
+
+
+# -- 2. provider error text never reaches users ----------------------------------------------
+
+KEY = "sk-proj-EchoedBackByTheServer0123456789"
+
+
+class _EchoingUnauthorised:
+    """An OpenAI-compatible server that refuses every key and echoes the Authorization header."""
+
+    def __init__(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                echoed = self.headers.get("authorization", "")
+                body = json.dumps(
+                    {"error": {"message": f"Invalid API key: {echoed}", "type": "invalid_request_error"}}
+                ).encode()
+                self.send_response(401)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        host, port = self.httpd.server_address[:2]
+        self.base_url = f"http://{host!s}:{port}/v1"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def unauthorised() -> Iterator[_EchoingUnauthorised]:
+    server = _EchoingUnauthorised()
+    yield server
+    server.stop()
+
+
+def test_an_echoed_key_in_a_provider_error_never_reaches_the_user(
+    kb: Path,
+    make_settings: Callable[..., Settings],
+    local_embeddings: LocalEmbeddings,
+    unauthorised: _EchoingUnauthorised,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = make_settings(
+        embedding_backend="openai",
+        openai_api_key=KEY,
+        openai_base_url=unauthorised.base_url,
+        openai_max_retries=0,
+    )
+    indexer = Indexer(settings, embeddings=local_embeddings)  # an index that names the openai model
+    indexer.reindex()
+    engine = Engine(settings, client=indexer.client)  # asks the (refusing) server for embeddings
+
+    with pytest.raises(Exception) as caught, caplog.at_level(logging.INFO):
+        engine.answer("Is an AI-generated image protected by copyright in China?")
+    with caplog.at_level(logging.INFO):
+        shown, error_id = describe(caught.value)
+
+    for leak in (KEY, "sk-proj", "Bearer", "AuthenticationError", "401", str(settings.data_dir)):
+        assert leak not in shown
+    assert "index is unavailable" not in shown and "could not be opened" not in shown
+    assert error_id is not None and error_id in shown  # the details are in the log, under this id
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
+    assert error_id in logged
+    assert KEY not in logged
+
+
+def test_a_store_error_is_plain_words_without_its_details(
+    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(openai_api_key=KEY)
+    error = RuntimeError(f"sqlite disk I/O error at /srv/secret/path with {KEY}")
+    with caplog.at_level(logging.WARNING):
+        message = store.describe_store_error(settings, error)
+    assert KEY not in message and "/srv/secret/path" not in message and str(settings.data_dir) not in message
+    assert "index" in message
+
+
+def test_every_message_shown_to_users_is_masked_like_the_logs(make_settings: Callable[..., Settings]) -> None:
+    logs.protect(make_settings(openai_api_key=KEY))
+    text, _ = describe(UserFacingError(f"this message quotes the key {KEY}"))
+    assert KEY not in text
+    text, _ = describe(StoreUnavailable(f"a store message quoting {KEY}"))
+    assert KEY not in text

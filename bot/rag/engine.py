@@ -209,6 +209,8 @@ class Engine:
         except EngineError:
             raise
         except Exception as error:
+            if not store.is_store_error(error):
+                raise  # a bug or a provider's failure is not "the index is unavailable"
             raise StoreUnavailable(store.describe_store_error(self.settings, error)) from error
         best = max(hits, key=lambda h: h.dense, default=None)
         on_topic = scope.mentions_topic(text) or (best is not None and best.dense >= TOPIC_FLOOR)
