@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,14 @@ from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.cogs.mention import MentionCog
 from bot.discordbot.errors import UserFacingError, describe
 from bot.discordbot.feedback import FeedbackStore
+from bot.discordbot.formatting import answer_text, split_message
+from bot.rag import answer as answering
 from bot.rag import store
 from bot.rag.embeddings import LocalEmbeddings
 from bot.rag.engine import Engine
 from bot.rag.errors import StoreUnavailable
 from bot.rag.indexer import Indexer
-from bot.rag.types import Turn
+from bot.rag.types import AnswerDelta, Status, Turn
 from tests.discord_fakes import (
     BOT_ID,
     CHANNEL_ID,
@@ -49,6 +52,7 @@ from tests.discord_fakes import (
     next_id,
     set_bot_user,
 )
+from tests.llm_server import LLMServer, Reply
 
 THREAD_ID = 700000000000000077
 OTHER_USER_ID = 300000000000000099
@@ -286,3 +290,49 @@ def test_every_message_shown_to_users_is_masked_like_the_logs(make_settings: Cal
     assert KEY not in text
     text, _ = describe(StoreUnavailable(f"a store message quoting {KEY}"))
     assert KEY not in text
+
+
+# -- 3. model output is capped and verified off the event loop --------------------------------
+
+QUESTION = "Can an AI-generated image be protected by copyright in China?"
+
+
+@pytest.fixture
+def llm_engine(
+    llm: LLMServer, make_settings: Callable[..., Settings], kb: Path, local_embeddings: LocalEmbeddings
+) -> Engine:
+    settings = make_settings(openai_base_url=llm.base_url, openai_api_key="sk-test-key", openai_max_retries=0)
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+
+def test_the_model_is_asked_for_at_most_openai_max_tokens(llm_engine: Engine, llm: LLMServer) -> None:
+    llm_engine.answer(QUESTION)
+    body = llm.requests[-1]
+    assert body.get("max_completion_tokens", body.get("max_tokens")) == 1200
+
+
+async def test_a_32k_reply_from_a_server_ignoring_max_tokens_is_cut_and_verified_off_the_loop(
+    llm_engine: Engine, llm: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sentence = "The Beijing Internet Court held that the image was a protected work [1]. "
+    llm.script(Reply(sentence * (32_000 // len(sentence))))
+    threads: list[threading.Thread] = []
+    real_verify = answering.verify
+
+    def spy(text: str, hits: Any) -> Any:
+        threads.append(threading.current_thread())
+        return real_verify(text, hits)
+
+    monkeypatch.setattr(answering, "verify", spy)
+    streamed, final = "", None
+    async for item in llm_engine.astream(QUESTION):
+        if isinstance(item, AnswerDelta):
+            streamed += item.text
+        else:
+            final = item
+    assert final is not None and final.status is Status.ANSWERED
+    assert len(streamed) <= answering.MAX_REPLY_CHARS
+    assert threads and threads[0] is not threading.main_thread()  # not on the event loop
+    assert len(split_message(answer_text(final))) <= 5  # it was 17 messages

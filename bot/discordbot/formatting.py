@@ -64,8 +64,9 @@ def one_line(text: str) -> str:
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
-_MD_LINK = re.compile(r"\[[^\]\n]*\]\([^)\s]*\)")
-_ANGLE_URL = re.compile(r"<https?://[^>\s]+>")
+# No "[" in a link text and no "(" in its address: each scan stops where the next could start
+_MD_LINK = re.compile(r"\[[^\[\]\n]*\]\([^()\s]*\)")
+_ANGLE_URL = re.compile(r"<https?://[^<>\s]+>")
 _BARE_URL = re.compile(r"https?://[^\s<>]+")
 _MARKER = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
 _PROTECTED = (_FENCE, _INLINE_CODE, _MD_LINK, _ANGLE_URL, _BARE_URL, _MARKER)
@@ -113,10 +114,18 @@ def _protected_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _find_cut(text: str, limit: int) -> int:
-    spans = [s for s in _protected_spans(text) if s[0] < limit]
+    # Protected spans are looked for near the cut only, and marked once: scanning the whole rest
+    # of a long answer for every message, and every span for every position, was quadratic.
+    spans = [s for s in _protected_spans(text[: 2 * limit + 1]) if s[0] < limit]
+    inside = bytearray(limit + 1)
+    for start, end in spans:
+        lo, hi = start + 1, min(end, limit + 1)
+        if lo < hi:
+            inside[lo:hi] = bytes([1]) * (hi - lo)
+    first_text = len(text) - len(text.lstrip())  # a cut must leave some text before it
 
     def allowed(pos: int) -> bool:
-        return 0 < pos <= limit and not any(start < pos < end for start, end in spans)
+        return first_text < pos <= limit and not inside[pos]
 
     window = text[: limit + 1]
     best_any = 0
@@ -127,7 +136,7 @@ def _find_cut(text: str, limit: int) -> int:
         [m.start() for m in _SPACE.finditer(window)],
     )
     for level, positions in enumerate(levels):
-        good = [p for p in positions if allowed(p) and text[:p].strip()]
+        good = [p for p in positions if allowed(p)]
         if not good:
             continue
         best = max(good)

@@ -7,6 +7,7 @@ question -> scope checks -> hybrid retrieval -> relevance floor -> LLM or extrac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -119,6 +120,7 @@ class Engine:
                 timeout=self.settings.openai_timeout_seconds,
                 max_retries=self.settings.openai_max_retries,
                 temperature=0,
+                max_tokens=self.settings.openai_max_tokens,  # type: ignore[call-arg]  # alias of max_completion_tokens
                 use_responses_api=False,
             )
         return self._llm
@@ -160,14 +162,22 @@ class Engine:
             yield self._finish(await asyncio.to_thread(self._extractive, text, hits), started, prepared)
             return
         parts: list[str] = []
+        room = answering.MAX_REPLY_CHARS  # a server that ignores max_tokens still stops here
         try:
             finished = False
-            async for chunk in llm.astream(answering.build_messages(text, hits, history)):
-                piece = str(chunk.content or "")
-                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
-                if piece:
-                    parts.append(piece)
-                    yield AnswerDelta(piece)
+            stream = llm.astream(answering.build_messages(text, hits, history))
+            async with contextlib.aclosing(stream):
+                async for chunk in stream:
+                    piece = str(chunk.content or "")[:room]
+                    finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+                    if piece:
+                        room -= len(piece)
+                        parts.append(piece)
+                        yield AnswerDelta(piece)
+                    if room <= 0:
+                        log.warning("The model's answer passed %d characters: cut", answering.MAX_REPLY_CHARS)
+                        finished = True
+                        break
             if not finished:
                 raise ConnectionError("the model's stream ended before the answer was complete")
         except Exception as error:
@@ -175,7 +185,8 @@ class Engine:
             fallback = await asyncio.to_thread(self._extractive, text, hits, note=MODEL_UNAVAILABLE_NOTE)
             yield self._finish(fallback, started, prepared)
             return
-        yield self._finish(self._verified(text, "".join(parts), hits), started, prepared)
+        verified = await asyncio.to_thread(self._verified, text, "".join(parts), hits)  # off the event loop
+        yield self._finish(verified, started, prepared)
 
     async def aanswer(
         self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()

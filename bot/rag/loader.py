@@ -35,7 +35,8 @@ CHUNK_OVERLAP = 150
 META_KEYS = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of")
 SKIPPED_SECTIONS = {"sources", "references", "further reading"}
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# The closing #s are stripped in sections(): "(.+?)[ \t#]*$" took quadratic time on "# a # # # … b"
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S[^\n]*)$", re.MULTILINE)
 
 
 class LoadError(Exception):
@@ -293,7 +294,8 @@ def sections(text: str, body_start: int) -> list[Section]:
     for mark in marks:
         if mark.start() > cursor:
             out.append(Section(heads, cursor, mark.start()))
-        level, name = len(mark.group(1)), mark.group(2).strip()
+        text_of = mark.group(2)
+        level, name = len(mark.group(1)), (text_of.rstrip(" \t#") or text_of[0]).strip()
         path = [(lvl, n) for lvl, n in path if lvl < level] + [(level, name)]
         heads = tuple(n for _, n in path)
         cursor = mark.end()

@@ -23,7 +23,7 @@ from rank_bm25 import BM25Okapi
 from bot.config import Settings
 from bot.rag import store
 from bot.rag.errors import IndexNotReady
-from bot.rag.text import ABBREVIATION, tokens
+from bot.rag.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ RARE_TERM_BONUS = 1.0 / (RRF_K + 1)
 # report on SURYAST fell out of the top 5 for "... registered in India or Canada?").
 JURISDICTION_BONUS = 0.25 / (RRF_K + 3)
 _NAME_WORD = re.compile(r"\b[A-Z][\w'-]*")
-_CASE_NAME_NEXT = re.compile(r"\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
+_CASE_NAME_NEXT = re.compile(r"(?<!\s)\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
 
 
 @dataclass
@@ -239,8 +239,12 @@ def name_tokens(query: str) -> set[str]:
     small corpus ("down", "refuse", "differ") is not a name."""
     out: set[str] = set()
     for match in _NAME_WORD.finditer(query):
-        before = query[: match.start()].rstrip()
-        starts_sentence = not before or (before[-1] in ".!?" and not ABBREVIATION.search(before))
+        end = match.start()  # of the text before the word, without trailing spaces (no copies:
+        while end and query[end - 1].isspace():  # slicing the whole prefix per word is quadratic)
+            end -= 1
+        starts_sentence = not end or (
+            query[end - 1] in ".!?" and not ABBREVIATION.search(query, max(0, end - ABBREVIATION_WINDOW), end)
+        )
         if not starts_sentence or _CASE_NAME_NEXT.match(query, match.end()):
             out.update(tokens(match.group(0)))
     out.update(t for t in tokens(query) if any(c.isdigit() for c in t) or not t.isascii())
