@@ -31,11 +31,12 @@ from bot.discordbot.errors import UserFacingError, describe
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.formatting import answer_text, split_message
 from bot.rag import answer as answering
-from bot.rag import store
+from bot.rag import loader, store
 from bot.rag.embeddings import LocalEmbeddings
 from bot.rag.engine import Engine
 from bot.rag.errors import StoreUnavailable
 from bot.rag.indexer import Indexer
+from bot.rag.library import SourceError, save_source
 from bot.rag.types import AnswerDelta, Status, Turn
 from tests.discord_fakes import (
     BOT_ID,
@@ -55,6 +56,13 @@ from tests.discord_fakes import (
 from tests.llm_server import LLMServer, Reply
 
 THREAD_ID = 700000000000000077
+UPLOAD_META = {
+    "title": "Upload",
+    "url": "https://example.org/upload",
+    "publisher": "Example",
+    "published": "2024-05-31",
+    "jurisdiction": "CN",
+}
 OTHER_USER_ID = 300000000000000099
 
 # -- 1. private answers stay private -----------------------------------------------------------
@@ -336,3 +344,80 @@ async def test_a_32k_reply_from_a_server_ignoring_max_tokens_is_cut_and_verified
     assert len(streamed) <= answering.MAX_REPLY_CHARS
     assert threads and threads[0] is not threading.main_thread()  # not on the event loop
     assert len(split_message(answer_text(final))) <= 5  # it was 17 messages
+
+
+# -- 4. YAML in front matter and sidecars: known keys, no aliases, bounded values -------------
+
+ALIAS_BOMB = """---
+title: Billion laughs
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+tags: [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+---
+# Billion laughs
+
+The Beijing Internet Court held that an AI-generated image was a protected work in 2023.
+"""
+
+
+def _chunk_meta_size(doc: loader.SourceText) -> int:
+    return max(len(json.dumps(c.metadata, default=str)) for c in loader.chunk(doc))
+
+
+def test_an_alias_bomb_in_front_matter_is_refused_not_expanded(tmp_path: Path) -> None:
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    (kb / "bomb.md").write_text(ALIAS_BOMB)
+    assert len(ALIAS_BOMB.encode()) < 600
+    texts, failures = loader.load_all(kb)
+    assert [f.source for f in failures] == ["knowledge/bomb.md"]
+    assert "alias" in failures[0].reason
+    assert texts == []
+
+
+def test_an_alias_bomb_in_a_sidecar_is_refused(tmp_path: Path) -> None:
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    (kb / "page.html").write_text("<title>Page</title><p>The court held that the image was a work.</p>")
+    (kb / "page.html.meta.yaml").write_text(ALIAS_BOMB.split("---")[1])
+    _, failures = loader.load_all(kb)
+    assert failures and "alias" in failures[0].reason
+
+
+def test_an_upload_with_an_alias_bomb_is_refused_and_writes_nothing(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="alias"):
+        save_source(tmp_path, "bomb.md", ALIAS_BOMB.encode(), **UPLOAD_META)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_front_matter_keys_are_dropped_and_known_values_bounded(tmp_path: Path) -> None:
+    huge = "x" * 50_000
+    text = (
+        "---\n"
+        f"title: {huge}\n"
+        "unknown: [1, 2, 3]\n"
+        "tags: [a, [nested, list], {k: v}, b]\n"
+        "aliases: [Li v. Liu, the Beijing AI image case]\n"
+        "questions: ['Is an AI image protected in China?']\n"
+        "urls: [https://example.org/a]\n"
+        "---\n# T\n\nThe Beijing Internet Court held that an AI-generated image was a protected work.\n"
+    )
+    meta, _ = loader.parse_front_matter(text)
+    assert "unknown" not in meta
+    assert meta["aliases"] == ["Li v. Liu", "the Beijing AI image case"]
+    assert meta["questions"] == ["Is an AI image protected in China?"]
+    assert meta["urls"] == ["https://example.org/a"]
+    assert meta["tags"] == ["a", "b"]
+    assert len(meta["title"]) <= loader.MAX_META_VALUE_CHARS
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    (kb / "big.md").write_text(text)
+    doc = loader.load_file(kb, kb / "big.md")
+    assert _chunk_meta_size(doc) < 10_000
+
+    saved = save_source(tmp_path / "up", "kept.md", text.encode(), **UPLOAD_META)
+    written, _ = loader.parse_front_matter(saved.read_text())
+    assert "unknown" not in written and "unknown:" not in saved.read_text()
+    assert written["aliases"] == ["Li v. Liu", "the Beijing AI image case"]

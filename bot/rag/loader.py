@@ -34,6 +34,12 @@ CHUNK_SIZE = 900
 CHUNK_OVERLAP = 150
 META_KEYS = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of")
 SKIPPED_SECTIONS = {"sources", "references", "further reading"}
+# Front matter and sidecars keep these keys only (tags, urls, aliases, questions: lists of strings),
+# each value a scalar or a short list of scalars, strings cut at MAX_META_VALUE_CHARS.
+KNOWN_KEYS = (*META_KEYS, "tags", "urls", "aliases", "questions", "fetched")
+MAX_META_YAML_CHARS = 65_536
+MAX_META_VALUE_CHARS = 2_000
+MAX_META_ITEMS = 64
 
 # The closing #s are stripped in sections(): "(.+?)[ \t#]*$" took quadratic time on "# a # # # … b"
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(\S[^\n]*)$", re.MULTILINE)
@@ -215,19 +221,63 @@ def _read_pdf(path: Path) -> str:
     return text
 
 
+class _MetaLoader(yaml.SafeLoader):
+    """yaml.safe_load without anchors and aliases: metadata never needs them, and a few hundred
+    bytes of nested aliases expand to many megabytes (430 bytes made 44 MB of metadata a chunk)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "YAML anchors and aliases (&name, *name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def load_meta_yaml(text: str) -> Any:
+    """Metadata YAML (front matter or sidecar), refusing anchors and aliases; raises YAMLError."""
+    if len(text) > MAX_META_YAML_CHARS:
+        raise yaml.YAMLError(f"{len(text):,} characters of metadata; the limit is {MAX_META_YAML_CHARS:,}")
+    parser = _MetaLoader(text)
+    try:
+        return parser.get_single_data()
+    finally:
+        parser.dispose()
+
+
+def known_meta(data: dict[Any, Any]) -> dict[str, Any]:
+    """The known keys of a metadata mapping, with bounded values; anything else is dropped."""
+    out: dict[str, Any] = {}
+    for key in KNOWN_KEYS:
+        value = data.get(key)
+        if isinstance(value, list):
+            out[key] = [_bounded(v) for v in value if _is_scalar(v)][:MAX_META_ITEMS]
+        elif _is_scalar(value) and key in data:
+            out[key] = _bounded(value)
+    return out
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | dt.date)
+
+
+def _bounded(value: Any) -> Any:
+    return value[:MAX_META_VALUE_CHARS] if isinstance(value, str) else value
+
+
 def _sidecar(path: Path) -> dict[str, Any]:
     side = path.with_name(path.name + SIDECAR)
     if not side.exists():
         return {}
     try:
-        data = yaml.safe_load(side.read_text(encoding="utf-8"))
+        data = load_meta_yaml(side.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise LoadError(f"broken metadata in {side.name}: {_yaml_reason(error)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise LoadError(f"metadata in {side.name} is not a mapping of keys to values")
-    return data
+    return known_meta(data)
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, Any], int]:
@@ -240,7 +290,7 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], int]:
     if end == -1:
         raise LoadError("front matter starts with '---' but has no closing '---' line")
     try:
-        data = yaml.safe_load(text[4:end])
+        data = load_meta_yaml(text[4:end])
     except yaml.YAMLError as error:
         raise LoadError(f"broken front matter: {_yaml_reason(error, first_line=2)}") from None
     if data is None:
@@ -250,7 +300,7 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], int]:
     body_start = end + 4
     if text[body_start : body_start + 1] == "\n":
         body_start += 1
-    return data, body_start
+    return known_meta(data), body_start
 
 
 def _yaml_reason(error: yaml.YAMLError, first_line: int = 1) -> str:
