@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -421,3 +422,125 @@ def test_unknown_front_matter_keys_are_dropped_and_known_values_bounded(tmp_path
     written, _ = loader.parse_front_matter(saved.read_text())
     assert "unknown" not in written and "unknown:" not in saved.read_text()
     assert written["aliases"] == ["Li v. Liu", "the Beijing AI image case"]
+
+
+# -- 5. PDFs: shared streams read once; pages, text and time capped; unchanged files skipped ---
+
+
+def pdf_file(pages: int = 8, stream_bytes: int = 200_000, *, shared: bool = True, word: str = "AI art") -> bytes:
+    """A small PDF whose pages draw large, well-compressed content streams (one shared by all
+    pages, or one each)."""
+    op = f"BT /F1 12 Tf 72 720 Td ({word}) Tj ET\n".encode()
+    packed = zlib.compress(op * max(1, stream_bytes // len(op)), 9)
+    streams = 1 if shared else pages
+    font = 3 + streams + pages
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids ["
+        + b" ".join(f"{3 + streams + i} 0 R".encode() for i in range(pages))
+        + f"] /Count {pages} >>".encode(),
+    ]
+    for _ in range(streams):
+        objects.append(
+            f"<< /Length {len(packed)} /Filter /FlateDecode >>\nstream\n".encode() + packed + b"\nendstream"
+        )
+    for i in range(pages):
+        contents = 3 if shared else 3 + i
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {contents} 0 R "
+            f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode()
+        )
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for n, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{n} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{off:010d} 00000 n \n".encode() for off in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+@pytest.fixture
+def extractions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts pypdf page extractions (one entry per page read)."""
+    from pypdf import PageObject
+
+    calls: list[int] = []
+    real = PageObject.extract_text
+
+    def counting(self: PageObject, *args: Any, **kwargs: Any) -> str:
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(PageObject, "extract_text", counting)
+    return calls
+
+
+def _pdf_kb(tmp_path: Path, data: bytes) -> Path:
+    kb = tmp_path / "knowledge"
+    kb.mkdir(exist_ok=True)
+    (kb / "doc.pdf").write_bytes(data)
+    return kb
+
+
+def test_pages_sharing_one_stream_are_read_once(tmp_path: Path, extractions: list[int]) -> None:
+    data = pdf_file(pages=8, stream_bytes=100_000)
+    assert len(data) < 5_000
+    kb = _pdf_kb(tmp_path, data)
+    doc = loader.load_file(kb, kb / "doc.pdf")
+    assert len(extractions) == 1
+    assert doc.text.count("AI art") < 3_000  # one page's worth, not eight
+
+
+def test_a_pdf_with_too_many_pages_is_refused_before_reading_them(
+    tmp_path: Path, extractions: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "MAX_PDF_PAGES", 4)
+    kb = _pdf_kb(tmp_path, pdf_file(pages=8, stream_bytes=1_000, shared=False))
+    with pytest.raises(loader.LoadError, match="8 pages; the limit is 4"):
+        loader.load_file(kb, kb / "doc.pdf")
+    assert extractions == []
+
+
+def test_reading_stops_at_the_text_limit(
+    tmp_path: Path, extractions: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loader, "MAX_TEXT_CHARS", 1_000)
+    kb = _pdf_kb(tmp_path, pdf_file(pages=8, stream_bytes=4_000, shared=False))
+    with pytest.raises(loader.LoadError, match="limit is 1000"):
+        loader.load_file(kb, kb / "doc.pdf")
+    assert len(extractions) < 8
+
+
+def test_reading_stops_at_the_time_limit(
+    tmp_path: Path, extractions: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(loader, "_clock", lambda: float(next(ticks)))  # one second a look
+    monkeypatch.setattr(loader, "PDF_SECONDS", 5.0)
+    kb = _pdf_kb(tmp_path, pdf_file(pages=8, stream_bytes=20_000, shared=False))
+    with pytest.raises(loader.LoadError, match="longer than 5 s"):
+        loader.load_file(kb, kb / "doc.pdf")
+    assert len(extractions) < 8
+
+
+def test_an_unchanged_pdf_is_not_read_again_on_reindex(
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    local_embeddings: LocalEmbeddings,
+    extractions: list[int],
+) -> None:
+    kb = _pdf_kb(tmp_path, pdf_file(pages=2, stream_bytes=2_000, shared=False))
+    (kb / "other.pdf").write_bytes(pdf_file(pages=3, stream_bytes=2_000, word="x"))
+    indexer = Indexer(make_settings(knowledge_dir=kb), embeddings=local_embeddings)
+    indexer.reindex()
+    first = len(extractions)
+    assert first >= 2
+    indexer.reindex()
+    assert len(extractions) == first  # nothing read again
+    (kb / "doc.pdf").write_bytes(pdf_file(pages=2, stream_bytes=2_000, shared=False, word="AI music"))
+    report = indexer.reindex()
+    assert len(extractions) > first and report.updated + report.added > 0
