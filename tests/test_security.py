@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
@@ -544,3 +545,50 @@ def test_an_unchanged_pdf_is_not_read_again_on_reindex(
     (kb / "doc.pdf").write_bytes(pdf_file(pages=2, stream_bytes=2_000, shared=False, word="AI music"))
     report = indexer.reindex()
     assert len(extractions) > first and report.updated + report.added > 0
+
+
+# -- 6. what the bot shows cannot hide a link or ping/name anyone -----------------------------
+
+HOSTILE_ANSWER = (
+    "Read [the full ruling](https://evil.example/x.exe) for details [1]. "
+    "@everyone free Nitro: <https://evil.example/nitro> from <@123456789012345678>, "
+    "<@!123456789012345678>, <@&223456789012345678> in <#323456789012345678> and @here [1]."
+)
+MENTION_SYNTAX = re.compile(r"@(everyone|here)|<@!?\d+>|<@&\d+>|<#\d+>")
+MASKED_LINK = re.compile(r"\[[^\]]*\]\(")
+
+
+def _assert_neutral(text: str) -> None:
+    assert not MENTION_SYNTAX.search(text), text
+    assert not MASKED_LINK.search(text), text
+
+
+async def test_answers_previews_and_echoes_neither_mask_links_nor_mention(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    engine = FakeEngine(
+        final=replace(TYPICAL, answer=HOSTILE_ANSWER),
+        deltas=[HOSTILE_ANSWER[:70], HOSTILE_ANSWER[70:]],
+    )
+    bot = make_bot(make_settings(tmp_path), engine=engine)
+    interaction = make_interaction(bot)
+    question = "Is [my notes](https://evil.example/notes) right? @everyone <@123456789012345678>"
+    await invoke(AskCog(bot), "ask", interaction, question)
+
+    shown = [c.kwargs.get("content") or "" for c in interaction.edit_original_response.await_args_list]
+    assert len(shown) >= 3  # two previews and the final answer
+    for text in shown:
+        _assert_neutral(text)
+    final = shown[-1]
+    assert "<https://evil.example/x.exe>" in final  # the address is shown, not hidden behind words
+    assert "the full ruling" in final and "my notes" in final
+
+
+def test_quotes_neither_mask_links_nor_mention() -> None:
+    from dataclasses import replace
+
+    from bot.discordbot.formatting import quotes_messages
+    from tests.discord_fakes import LI_V_LIU
+
+    for text in quotes_messages([replace(LI_V_LIU, quote=HOSTILE_ANSWER)]):
+        _assert_neutral(text)

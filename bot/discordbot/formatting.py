@@ -50,6 +50,23 @@ JURISDICTIONS = {
 }
 
 
+# -- neutralising --------------------------------------------------------------------------------
+
+ZWSP = "\u200b"
+_MASKED_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"\n]*\")?\s*\)")
+_MASS_MENTION = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
+_MENTION = re.compile(r"<(@[!&]?|#)(\d+)>")
+
+
+def neutralise(text: str) -> str:
+    """Text from a model, a file or a user, made safe to show: a masked link shows its address
+    ("words (<url>)", no hidden target, no preview), and mention syntax (@everyone, @here,
+    <@id>, <@&id>, <#id>) neither pings nor names anyone (a zero-width space breaks it)."""
+    text = _MASKED_LINK.sub(lambda m: f"{m.group(1)} (<{m.group(2)}>)", text)
+    text = _MASS_MENTION.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
+    return _MENTION.sub(lambda m: f"<{m.group(1)}{ZWSP}{m.group(2)}>", text)
+
+
 def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     if len(text) <= limit:
         return text
@@ -204,7 +221,7 @@ DECLINE_DEFAULTS = {
 
 def quoted_question(question: str, limit: int = 300) -> str:
     """The question echoed above an answer, on one quoted line."""
-    return "> " + truncate(one_line(question), limit)
+    return "> " + truncate(neutralise(one_line(question)), limit)
 
 
 def answer_text(answer: Answer, *, echo: str | None = None) -> str:
@@ -213,9 +230,9 @@ def answer_text(answer: Answer, *, echo: str | None = None) -> str:
     if echo:
         parts.append(quoted_question(echo))
     if answer.status is Status.ANSWERED:
-        parts.append(_NAKED_URL.sub(lambda m: f"<{m.group(0)}>", answer.answer.strip()))
+        parts.append(_NAKED_URL.sub(lambda m: f"<{m.group(0)}>", neutralise(answer.answer.strip())))
     else:
-        parts.append(answer.answer.strip() or DECLINE_DEFAULTS[answer.status])
+        parts.append(neutralise(answer.answer.strip()) or DECLINE_DEFAULTS[answer.status])
         hint = DECLINE_HINTS[answer.status]
         if hint:
             parts.append(f"-# {hint}")
@@ -226,9 +243,9 @@ def answer_text(answer: Answer, *, echo: str | None = None) -> str:
 
 def citation_entry(citation: Citation) -> str:
     """One numbered source: title, then publisher · date · jurisdiction, then <url>."""
-    title = escape_markdown(truncate(one_line(citation.title) or citation.source, 200))
+    title = neutralise(escape_markdown(truncate(one_line(citation.title) or citation.source, 200)))
     lines = [f"**[{citation.n}]** {title}"]
-    details = [escape_markdown(one_line(citation.publisher)), citation.published]
+    details = [neutralise(escape_markdown(one_line(citation.publisher))), citation.published]
     details.append(citation.jurisdiction)
     meta = " · ".join(d for d in details if d)
     if meta:
@@ -278,7 +295,7 @@ def quotes_messages(citations: Sequence[Citation], limit: int = MESSAGE_LIMIT) -
     blocks = []
     for c in citations:
         title = escape_markdown(truncate(one_line(c.title) or c.source, 150))
-        lines = c.quote.strip().split("\n")
+        lines = neutralise(c.quote.strip()).split("\n")
         quote = "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
         blocks.append(f"**[{c.n}] {title}**\n{quote}")
     return split_message("\n\n".join(blocks), limit)
@@ -287,7 +304,7 @@ def quotes_messages(citations: Sequence[Citation], limit: int = MESSAGE_LIMIT) -
 def stream_preview(text: str, *, echo: str | None = None, limit: int = MESSAGE_LIMIT) -> str:
     """What the message shows while the answer streams in (unverified text, with a cursor)."""
     head = quoted_question(echo) + "\n\n" if echo else ""
-    body = text.strip() + " ▌"
+    body = neutralise(text.strip()) + " ▌"
     preview = head + body
     if len(preview) > limit:
         preview = preview[: limit - 2].rstrip() + " …"
