@@ -273,9 +273,10 @@ def _content_ids(page: Any) -> tuple[tuple[int, int], ...]:
     if isinstance(raw, IndirectObject) and isinstance(raw.get_object(), list):
         raw = raw.get_object()  # an indirect array of streams
     items = list(raw) if isinstance(raw, list) else [raw]
-    if not all(isinstance(o, IndirectObject) for o in items):
+    refs = [o for o in items if isinstance(o, IndirectObject)]
+    if len(refs) != len(items):
         return ()
-    return tuple((o.idnum, o.generation) for o in items)
+    return tuple((o.idnum, o.generation) for o in refs)
 
 
 class _PdfCache:
