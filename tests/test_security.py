@@ -592,3 +592,19 @@ def test_quotes_neither_mask_links_nor_mention() -> None:
 
     for text in quotes_messages([replace(LI_V_LIU, quote=HOSTILE_ANSWER)]):
         _assert_neutral(text)
+
+
+def test_a_process_that_loses_the_upgrade_race_still_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FeedbackStore(f"sqlite:///{tmp_path / 'shared.sqlite'}")  # the other process upgraded
+    real = store._answer_columns
+    looks = iter([set[str](), None])  # this one looked just before the other one altered the table
+
+    def racing() -> set[str]:
+        seen = next(looks)
+        return real() if seen is None else seen
+
+    monkeypatch.setattr(store, "_answer_columns", racing)
+    store._upgrade()  # ALTER TABLE fails (the column exists); not an error
+    store.close()

@@ -34,7 +34,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
@@ -151,13 +151,21 @@ class FeedbackStore:
 
     def _upgrade(self) -> None:
         """Add columns that tables made by an older version lack (create_all adds none)."""
-        columns = {c["name"] for c in inspect(self._engine).get_columns(AnswerRow.__tablename__)}
-        if "private" not in columns:
+        if "private" in self._answer_columns():
+            return
+        try:
             with self._engine.begin() as connection:
                 connection.execute(
                     text("ALTER TABLE answers ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE")
                 )
-            log.info("Feedback store upgraded: answers now record whether they were private")
+        except DBAPIError:
+            if "private" not in self._answer_columns():
+                raise
+            return  # another process (a shard starting at the same time) added it first
+        log.info("Feedback store upgraded: answers now record whether they were private")
+
+    def _answer_columns(self) -> set[str]:
+        return {c["name"] for c in inspect(self._engine).get_columns(AnswerRow.__tablename__)}
 
     # -- answers ------------------------------------------------------------------------------
 
