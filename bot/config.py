@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     openai_model: str = "gpt-4o-mini"
     openai_timeout_seconds: float = 30.0
     openai_max_retries: int = 2
+    openai_max_tokens: int = Field(default=1200, gt=0)  # per answer; the answer is also cut at 8,000 chars
 
     # Embeddings
     embedding_backend: Literal["local", "openai"] = "local"

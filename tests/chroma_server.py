@@ -32,7 +32,16 @@ class ChromaServer:
     def start(self) -> ChromaServer:
         log = (self.path / "server.log").open("ab")
         self.process = subprocess.Popen(
-            [self.executable, "run", "--path", str(self.path / "db"), "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                self.executable,
+                "run",
+                "--path",
+                str(self.path / "db"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -89,8 +89,11 @@ class LLMServer:
                 if reply.raw_body is not None:
                     self._send(reply.status, reply.raw_body.encode(), "application/json", reply.headers)
                 elif reply.status != 200:
-                    self._json(reply.status, {"error": {"message": "scripted failure", "type": "server_error"}},
-                               reply.headers)
+                    self._json(
+                        reply.status,
+                        {"error": {"message": "scripted failure", "type": "server_error"}},
+                        reply.headers,
+                    )
                 elif body.get("stream"):
                     self._stream(body, reply)
                 else:
@@ -122,14 +125,18 @@ class LLMServer:
                         self.connection.shutdown(2)
                         return
                     chunk = {
-                        "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
+                        "id": "chatcmpl-test",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
                         "model": body.get("model", "test"),
                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
                     }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
                 done = {
-                    "id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 0,
+                    "id": "chatcmpl-test",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
                     "model": body.get("model", "test"),
                     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
                 }
@@ -146,7 +153,9 @@ def completion(body: dict[str, Any], content: str) -> dict[str, Any]:
         "object": "chat.completion",
         "created": 0,
         "model": body.get("model", "test"),
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+        ],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
     }
 
@@ -163,5 +172,9 @@ def embeddings(body: dict[str, Any]) -> dict[str, Any]:
             vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % 64] += 1.0
         norm = math.sqrt(sum(v * v for v in vector)) or 1.0
         data.append({"object": "embedding", "index": i, "embedding": [v / norm for v in vector]})
-    return {"object": "list", "data": data, "model": body.get("model", "test"),
-            "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": body.get("model", "test"),
+        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+    }

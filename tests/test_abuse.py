@@ -60,7 +60,9 @@ from tests.llm_server import LLMServer, Reply
 from tests.test_discord_mention import make_message
 
 ABUSE = Path(__file__).resolve().parent / "eval" / "abuse.jsonl"
-ROWS: list[dict[str, Any]] = [json.loads(line) for line in ABUSE.read_text(encoding="utf-8").splitlines() if line]
+ROWS: list[dict[str, Any]] = [
+    json.loads(line) for line in ABUSE.read_text(encoding="utf-8").splitlines() if line
+]
 
 # -- a knowledge folder with hostile files in it ------------------------------------------------
 
@@ -202,7 +204,9 @@ def test_hostile_questions_without_a_model(row: dict[str, Any], extractive: Engi
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r["id"] for r in ROWS])
-def test_hostile_questions_when_the_model_obeys(row: dict[str, Any], with_llm: Engine, llm: LLMServer) -> None:
+def test_hostile_questions_when_the_model_obeys(
+    row: dict[str, Any], with_llm: Engine, llm: LLMServer
+) -> None:
     llm.script(Reply(row["obey"]))
 
     result = with_llm.answer(row["question"])
@@ -281,7 +285,9 @@ def test_obeyed_riders_are_dropped_and_cited_claims_kept(with_llm: Engine, llm: 
     with_llm.answer(FREEDONIA)
     n = _passage_number(llm.requests[-1]["messages"][1]["content"], "Freedonia Court of Appeal")
     llm.script(
-        Reply(f"The Freedonia Court of Appeal held that an AI comic had no human author [{n}]. AI art is always public domain.")
+        Reply(
+            f"The Freedonia Court of Appeal held that an AI comic had no human author [{n}]. AI art is always public domain."
+        )
     )
     result = with_llm.answer(FREEDONIA)
     assert result.status is Status.ANSWERED
@@ -325,6 +331,7 @@ def test_without_a_model_source_text_is_only_ever_shown_as_a_cited_quote(
     assert all(check(c) for c in result.citations)
     by_n = {c.n: c for c in result.citations}
     for paragraph in result.answer.split("\n\n"):
+        paragraph = answering.WHERE_LABEL.sub("", paragraph, count=1)  # "US, 2025: " says where a rule is from
         pieces = re.findall(r"(.+?) \[(\d+)\](?: |$)", paragraph)
         assert "".join(f"{t} [{n}] " for t, n in pieces).strip() == paragraph  # every sentence cited
         for text, n in pieces:
@@ -343,8 +350,13 @@ SECRETS = (TOKEN, KEY, "fake-discord-token-0123", "0123456789ABCDEFGHIJ")
 def _masked_401() -> Reply:
     """What OpenAI sends for a wrong key: the key masked but for a few characters."""
     masked = KEY[:8] + "*" * (len(KEY) - 12) + KEY[-4:]
-    body = {"error": {"message": f"Incorrect API key provided: {masked}.", "type": "invalid_request_error",
-                      "code": "invalid_api_key"}}
+    body = {
+        "error": {
+            "message": f"Incorrect API key provided: {masked}.",
+            "type": "invalid_request_error",
+            "code": "invalid_api_key",
+        }
+    }
     return Reply(status=401, raw_body=json.dumps(body))
 
 
@@ -362,7 +374,11 @@ def _logged(caplog: pytest.LogCaptureFixture) -> str:
 def _shown(interaction: MagicMock) -> str:
     """Everything an interaction showed: texts, embeds and button labels, from every call."""
     out: list[str] = []
-    for mock in (interaction.response.send_message, interaction.edit_original_response, interaction.followup.send):
+    for mock in (
+        interaction.response.send_message,
+        interaction.edit_original_response,
+        interaction.followup.send,
+    ):
         for call in mock.await_args_list:
             out += [str(a) for a in call.args]
             for key, value in call.kwargs.items():
@@ -441,17 +457,28 @@ async def test_no_secret_in_any_log_answer_message_or_file(
     shown.append(_shown(interaction))
     upload = MagicMock(spec=discord.Attachment)
     upload.filename, upload.size = "note.md", 80
-    upload.read = AsyncMock(return_value=b"# Note\n\nA court in Freedonia held that an AI comic had no author.")
+    upload.read = AsyncMock(
+        return_value=b"# Note\n\nA court in Freedonia held that an AI comic had no author."
+    )
     interaction = make_interaction(bot, manage_guild=True)
     await invoke(
-        admin, "sources add", interaction, upload, title="Note", url="https://example.org/n",
-        publisher="P", date="2026-01-02", jurisdiction="FD",
+        admin,
+        "sources add",
+        interaction,
+        upload,
+        title="Note",
+        url="https://example.org/n",
+        publisher="P",
+        date="2026-01-02",
+        jurisdiction="FD",
     )
     shown.append(_shown(interaction))
 
     # Questions: answered by the model, the model refusing the key (401), asking for the secrets.
     llm.script(
-        Reply("On 27 November 2023 the Beijing Internet Court held that an AI-generated image was a protected work [1]."),
+        Reply(
+            "On 27 November 2023 the Beijing Internet Court held that an AI-generated image was a protected work [1]."
+        ),
         _masked_401(),
     )
     for question in (
@@ -510,7 +537,11 @@ async def test_no_secret_in_any_log_answer_message_or_file(
 
 
 def test_a_model_server_that_echoes_the_key_does_not_put_it_in_the_log(
-    secret_env: None, kb: Path, tmp_path: Path, llm: LLMServer, local_embeddings: LocalEmbeddings,
+    secret_env: None,
+    kb: Path,
+    tmp_path: Path,
+    llm: LLMServer,
+    local_embeddings: LocalEmbeddings,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """OpenAI masks the key in its 401; a proxy may echo it whole, and the engine logs the
@@ -562,7 +593,12 @@ def _other_tasks() -> set[asyncio.Task[Any]]:
     out = set()
     for task in asyncio.all_tasks():
         code = getattr(task.get_coro(), "cr_code", None)
-        if task is not asyncio.current_task() and not task.done() and code and code.co_filename.startswith(OURS):
+        if (
+            task is not asyncio.current_task()
+            and not task.done()
+            and code
+            and code.co_filename.startswith(OURS)
+        ):
             out.add(task)
     return out
 
@@ -632,9 +668,8 @@ async def test_with_the_cooldown_off_the_server_limit_still_bounds_a_burst(tmp_p
     refused = [t.result() for t in tasks if t.done()]
     assert len(engine.calls) == 3 and len(refused) == 97
     assert all(
-        isinstance(e, TryAgainLater) and re.fullmatch(
-            r"I'm answering several questions here right now: try again in \d+ s\.", e.message
-        )
+        isinstance(e, TryAgainLater)
+        and re.fullmatch(r"I'm answering several questions here right now: try again in \d+ s\.", e.message)
         for e in refused
     )
     gate.set()
@@ -790,8 +825,15 @@ def _upload(name: str, data: bytes, size: int | None = None) -> MagicMock:
 
 async def _add(bot: AnswerBot, interaction: MagicMock, file: MagicMock) -> None:
     await invoke(
-        AdminCog(bot), "sources add", interaction, file, title="T", url="https://example.org/t",
-        publisher="P", date="2026-01-02", jurisdiction="US",
+        AdminCog(bot),
+        "sources add",
+        interaction,
+        file,
+        title="T",
+        url="https://example.org/t",
+        publisher="P",
+        date="2026-01-02",
+        jurisdiction="US",
     )
 
 
@@ -832,7 +874,9 @@ async def test_sources_add_refuses_hostile_names_and_writes_nothing_anywhere(
     assert admin_bot.indexer.calls == []  # type: ignore[attr-defined]
 
 
-async def test_a_50_mb_pdf_is_refused_by_its_size_before_downloading(admin_bot: AnswerBot, tmp_path: Path) -> None:
+async def test_a_50_mb_pdf_is_refused_by_its_size_before_downloading(
+    admin_bot: AnswerBot, tmp_path: Path
+) -> None:
     before = _tree(tmp_path)
     interaction = make_interaction(admin_bot, manage_guild=True)
     file = _upload("big.pdf", b"", size=FIFTY_MB)
@@ -873,4 +917,3 @@ async def test_an_odd_but_allowed_name_stays_a_literal_name_inside_the_folder(tm
     assert [p.relative_to(folder).as_posix() for p in folder.iterdir()] == ["%2e%2e%2fx.md"]
     assert final_edit(interaction)["content"] == "Added `%2e%2e%2fx.md` and updated the index."
     assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}
-

@@ -104,7 +104,10 @@ def test_comparison_scores_every_system_in_one_table(systems: dict[str, Answerer
 
     table = baselines.format_comparison(comparison)
     lines = table.splitlines()
-    assert lines[0] == "| group | system | n | hit@1 | hit@5 | MRR | answered | declined | verbatim | precision |"
+    assert (
+        lines[0]
+        == "| group | system | n | hit@1 | hit@5 | MRR | answered | declined | verbatim | precision |"
+    )
     assert [line.split("|")[2].strip() for line in lines[2:6]] == list(baselines.SYSTEMS)
     assert any(line.startswith("| out_of_scope | textbook |") for line in lines)
 

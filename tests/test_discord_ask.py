@@ -226,7 +226,9 @@ async def test_mentions_in_questions_and_answers_cannot_ping(tmp_path: Path) -> 
     assert bot.allowed_mentions.to_dict() == {"parse": []}  # replied_user defaults to off
     interaction = make_interaction(bot)
     await ask(bot, interaction, "@here what about <@&999>?")
-    assert "@everyone" in all_text(interaction)  # shown as text, pinged nobody
+    shown = all_text(interaction)
+    assert "@\u200beveryone" in shown and "@everyone" not in shown  # shown as text, broken, pinged nobody
+    assert "<@&\u200b999>" in shown and "<@&999>" not in shown
 
 
 async def test_the_error_handler_replies_privately_however_far_the_interaction_got(

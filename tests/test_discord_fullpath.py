@@ -191,7 +191,8 @@ async def test_ask_through_the_command_tree_sends_discord_a_cited_answer_that_pi
     edits = http.edits()
     assert edits[0]["content"].endswith("Yes, it can. ▌")  # streamed
     final = edits[-1]
-    assert final["content"].startswith(f"> {question}\n\n")
+    shown = question.replace("@everyone", "@\u200beveryone").replace("<@&123>", "<@&\u200b123>")
+    assert final["content"].startswith(f"> {shown}\n\n")  # echoed, mention syntax broken
     assert final["allowed_mentions"] == {"parse": []}  # the echoed @everyone and role ping nobody
     assert all(e["allowed_mentions"] == {"parse": []} for e in edits)
     (embed,) = final["embeds"]

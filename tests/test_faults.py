@@ -41,7 +41,7 @@ def test_chroma_server_down_then_back(
         assert engine.answer(QUESTION).status is Status.ANSWERED
 
         server.stop()
-        with pytest.raises(StoreUnavailable, match=f"Chroma server at {host}:{port} did not answer"):
+        with pytest.raises(StoreUnavailable, match="unreachable \\(its server did not answer\\)"):
             engine.answer(QUESTION)
 
         server.start()  # same folder, same port: the engine recovers by itself

@@ -576,3 +576,32 @@ def test_settings_options_read_the_fetch_settings(make_settings: Callable[..., S
     }
     configured = make_settings(fetch_allow_private=True, fetch_max_bytes=1234, fetch_timeout_seconds=3.5)
     assert fetch.settings_options(configured) == {"allow_private": True, "max_bytes": 1234, "timeout": 3.5}
+
+
+# A page of plain ASCII that charset_normalizer (what UnicodeDammit guesses with) reads as UTF-16-BE.
+ASCII_READ_AS_UTF16 = ".," * 20_000
+
+
+def test_a_large_ascii_page_without_a_charset_is_read_as_ascii(site: Site, tmp_path: Path) -> None:
+    url = site.page("/table.txt", ASCII_READ_AS_UTF16.encode("ascii"), content_type="text/plain")
+    text = fetch.add_url(tmp_path, url, allow_private=True).read_text(encoding="utf-8")
+    assert ASCII_READ_AS_UTF16 in text
+
+
+@pytest.mark.parametrize(
+    ("data", "charset", "html", "expected"),
+    [
+        (ASCII_READ_AS_UTF16.encode(), "", False, ASCII_READ_AS_UTF16),
+        (ASCII_READ_AS_UTF16.encode(), "", True, ASCII_READ_AS_UTF16),
+        ("Café".encode(), "", False, "Café"),  # UTF-8 without a charset
+        ("Café".encode("cp1252"), "", False, "Café"),  # not UTF-8: still guessed
+        ("Café".encode("iso-8859-1"), "iso-8859-1", False, "Café"),  # the header wins
+        ("\ufeffCafé".encode("utf-16"), "", False, "Café"),  # a byte-order mark wins
+        (b'<meta charset="iso-8859-1"><p>Caf\xe9</p>', "", True, '<meta charset="iso-8859-1"><p>Café</p>'),
+        (b'<meta charset="utf-16"><p>' + b".," * 5000 + b"</p>", "", True, "<p>" + ".," * 5000),
+    ],
+)
+def test_decoding_prefers_what_the_page_says_then_utf8(
+    data: bytes, charset: str, html: bool, expected: str
+) -> None:
+    assert expected in fetch._decode(data, charset, html=html)

@@ -29,7 +29,9 @@ def chunks_of(indexer: Indexer) -> dict[str, int]:
     return counts
 
 
-def test_second_run_with_nothing_changed_embeds_nothing(indexer: Indexer, embeddings: CountingEmbeddings) -> None:
+def test_second_run_with_nothing_changed_embeds_nothing(
+    indexer: Indexer, embeddings: CountingEmbeddings
+) -> None:
     first = indexer.reindex()
     assert first.added == first.chunks > 0 and first.files == 5
     calls = embeddings.calls
@@ -41,7 +43,9 @@ def test_second_run_with_nothing_changed_embeds_nothing(indexer: Indexer, embedd
     assert second.chunks == first.chunks
 
 
-def test_edited_file_replaces_its_chunks_only(indexer: Indexer, kb: Path, embeddings: CountingEmbeddings) -> None:
+def test_edited_file_replaces_its_chunks_only(
+    indexer: Indexer, kb: Path, embeddings: CountingEmbeddings
+) -> None:
     indexer.reindex()
     before = chunks_of(indexer)
     path = kb / "uk-cdpa.md"
@@ -110,7 +114,9 @@ def test_crash_during_full_rebuild_leaves_old_index_answering(
     old = store.read_pointer(good.client, settings)
     (kb / "extra.md").write_text("# Extra\n\nA new article about voice clones and digital replicas.")
     for i in range(10):  # enough files for several batches, so the crash comes after some work
-        (kb / f"filler-{i}.md").write_text(f"# Filler {i}\n\nA note number {i} on licensing markets for data.")
+        (kb / f"filler-{i}.md").write_text(
+            f"# Filler {i}\n\nA note number {i} on licensing markets for data."
+        )
     seen: list[Progress] = []
     crashing = Indexer(settings, embeddings=FailingEmbeddings(embeddings.inner, 1), client=good.client)
     with pytest.raises(RuntimeError, match="killed half-way"):
@@ -144,7 +150,9 @@ def test_asking_with_another_embedding_model_says_to_reindex(
         engine.answer("Who owns AI art in China?")
 
 
-def test_asking_before_any_index_says_how_to_build_it(settings: Settings, local_embeddings: Embeddings) -> None:
+def test_asking_before_any_index_says_how_to_build_it(
+    settings: Settings, local_embeddings: Embeddings
+) -> None:
     engine = Engine(settings, embeddings=local_embeddings)
     with pytest.raises(IndexNotReady, match="reindex"):
         engine.answer("Who owns AI art in China?")
@@ -160,15 +168,21 @@ def test_hosts_sharing_a_database_never_reindex_at_once(
 ) -> None:
     shared = f"sqlite:///{tmp_path / 'shared.sqlite'}"
     # Two "hosts": separate data folders (so no file lock in common), one shared database.
-    first = Indexer(make_settings(data_dir=tmp_path / "host-a", database_url=shared), embeddings=local_embeddings)
-    second = Indexer(make_settings(data_dir=tmp_path / "host-b", database_url=shared), embeddings=local_embeddings)
+    first = Indexer(
+        make_settings(data_dir=tmp_path / "host-a", database_url=shared), embeddings=local_embeddings
+    )
+    second = Indexer(
+        make_settings(data_dir=tmp_path / "host-b", database_url=shared), embeddings=local_embeddings
+    )
     with first.lock.hold(), pytest.raises(ReindexBusy, match="already running"):
         second.reindex()
     assert second.reindex().chunks > 0  # free again once the first let go
     assert not (tmp_path / "host-b" / "records.sqlite").exists()  # the records live in the shared database
 
 
-def test_a_lease_left_by_a_dead_holder_expires(tmp_path: Path, make_settings: Callable[..., Settings]) -> None:
+def test_a_lease_left_by_a_dead_holder_expires(
+    tmp_path: Path, make_settings: Callable[..., Settings]
+) -> None:
     shared = make_settings(database_url=f"sqlite:///{tmp_path / 'shared.sqlite'}")
     engine = create_engine(str(shared.database_url))
     dead = locks.LeaseLock(engine, "kb:reindex", lease_seconds=0.0)

@@ -17,13 +17,42 @@ KNOWLEDGE = ROOT / "knowledge"
 ARTICLES = sorted(KNOWLEDGE.glob("*.md"))
 REQUIRED = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of", "tags")
 JURISDICTIONS = {
-    "CN", "US", "EU", "DE", "UK", "JP", "IN", "CA", "AU", "KR", "INTL",
-    "IE", "NZ", "HK", "ZA", "BR", "SG", "IL", "IT", "FR",
+    "CN",
+    "US",
+    "EU",
+    "DE",
+    "UK",
+    "JP",
+    "IN",
+    "CA",
+    "AU",
+    "KR",
+    "INTL",
+    "IE",
+    "NZ",
+    "HK",
+    "ZA",
+    "BR",
+    "SG",
+    "IL",
+    "IT",
+    "FR",
 }
 # One vocabulary: a lawsuit or court decision is a "case"; a proposal not in force is a "bill";
 # platform terms and model licences are "terms"; contracts and licensing deals are "agreement";
 # technical protocols are "standard".
-KINDS = {"case", "statute", "bill", "regulation", "guidance", "report", "terms", "agreement", "standard", "overview"}
+KINDS = {
+    "case",
+    "statute",
+    "bill",
+    "regulation",
+    "guidance",
+    "report",
+    "terms",
+    "agreement",
+    "standard",
+    "overview",
+}
 
 
 def front_matter(path: Path) -> tuple[dict[str, Any], str]:
@@ -155,7 +184,10 @@ def test_every_topic_has_an_article() -> None:
 
 
 RESEARCH = ROOT.parent / "shared" / "research"
-NOTES = [RESEARCH / name for name in ("ai-copyright-facts.md", "ai-copyright-facts-2.md", "ai-copyright-facts-3.md")]
+NOTES = [
+    RESEARCH / name
+    for name in ("ai-copyright-facts.md", "ai-copyright-facts-2.md", "ai-copyright-facts-3.md")
+]
 SHINGLE = 12
 URL_RE = re.compile(r"https?://\S+|\b(?:[\w-]+\.)+(?:com|org|net|gov|eu|uk|de|jp|kr|cn|in|io|ai|au|ca)\b\S*")
 # Runs that are names of laws or official titles may be shared with the notes.
@@ -209,7 +241,9 @@ def allowed(run: tuple[str, ...]) -> bool:
 def test_article_does_not_copy_the_research_notes(path: Path, note_shingles: set[tuple[str, ...]]) -> None:
     _, body = front_matter(path)
     copied = [" ".join(run) for run in shingles(words_of(body)) & note_shingles if not allowed(run)]
-    assert not copied, f"{len(copied)} runs of {SHINGLE}+ words copied from the notes, e.g. {sorted(copied)[:3]}"
+    assert not copied, (
+        f"{len(copied)} runs of {SHINGLE}+ words copied from the notes, e.g. {sorted(copied)[:3]}"
+    )
 
 
 @pytest.mark.parametrize("path", ARTICLES, ids=lambda p: p.name)

@@ -35,7 +35,9 @@ def test_exact_case_name_is_found_even_when_dense_search_misses_it(
     question = "Did the court in Zorblatt v. Quenmore protect an AI-generated picture?"
     corpus = engine.retriever.corpus()
     dense_only: Any = indexer.client.get_collection(corpus.collection).query(
-        query_embeddings=np.asarray([embeddings.inner.embed_query(question)]), n_results=5, include=["metadatas"]
+        query_embeddings=np.asarray([embeddings.inner.embed_query(question)]),
+        n_results=5,
+        include=["metadatas"],
     )
     assert "knowledge/warehouse.md" not in [m["source"] for m in dense_only["metadatas"][0]]
     hits = engine.retriever.search(question)

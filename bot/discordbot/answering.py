@@ -27,6 +27,7 @@ from bot.discordbot.formatting import (
 )
 from bot.discordbot.services import AnswerEngine
 from bot.discordbot.views import answer_view
+from bot.logs import redact
 from bot.rag.types import Answer, AnswerDelta, Status, Turn
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,7 @@ class Asked:
     jurisdiction: str | None = None
     history: Sequence[Turn] = ()
     echo: bool = False  # repeat the question above the answer (slash commands do not show it)
+    private: bool = False  # only the asker sees the answer: it must never become others' context
 
 
 class Answerer:
@@ -176,7 +178,7 @@ class Answerer:
     async def _deliver(self, asked: Asked, target: AnswerTarget) -> Answer:
         final = await self._stream(asked, target)
         answer_id = await self._record(final, asked)
-        content = answer_text(final, echo=asked.question if asked.echo else None)
+        content = redact(answer_text(final, echo=asked.question if asked.echo else None))
         chunks = split_message(content) or [DECLINE_DEFAULTS[Status.NO_ANSWER]]
         embed = answer_embed(final)
         view = answer_view(answer_id, quotes=bool(final.citations)) if answer_id is not None else None
@@ -208,7 +210,7 @@ class Answerer:
                 if streamed.strip() and now - last_edit >= self.edit_interval:
                     last_edit = now
                     try:
-                        await target.show(stream_preview(streamed, echo=echo))
+                        await target.show(redact(stream_preview(streamed, echo=echo)))
                     except discord.HTTPException as error:  # a lost preview is not worth failing
                         log.warning("Streaming edit failed: %s", error)
             elif isinstance(item, Answer):
@@ -226,6 +228,7 @@ class Answerer:
                 user_id=asked.user_id,
                 guild_id=asked.guild_id,
                 channel_id=asked.channel_id,
+                private=asked.private,
             )
         except Exception:
             log.exception("Could not record an answer; posting it without buttons")

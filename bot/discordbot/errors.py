@@ -15,6 +15,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.logs import redact
 from bot.rag.errors import EngineError
 from bot.rag.library import SourceError
 
@@ -60,7 +61,14 @@ def seconds(value: float) -> int:
 
 
 def describe(error: BaseException) -> tuple[str, str | None]:
-    """(message for the user, error id if the error was unexpected and must be logged)."""
+    """(message for the user, error id if the error was unexpected and must be logged).
+
+    The message passes the same secret masking as the logs: an error's text may quote a key."""
+    message, error_id = _describe(error)
+    return redact(message), error_id
+
+
+def _describe(error: BaseException) -> tuple[str, str | None]:
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         error = error.__cause__ or error
     if isinstance(error, app_commands.CommandInvokeError):
@@ -114,6 +122,8 @@ async def respond(
     ephemeral: bool = True,
 ) -> None:
     """Reply whatever state the interaction is in: fresh, deferred, or already answered."""
+    if content is not None:
+        content = redact(content)
     extra: dict[str, Any] = {}
     if embed is not None:
         extra["embed"] = embed

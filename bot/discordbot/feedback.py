@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -26,11 +27,14 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    false,
     func,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
@@ -58,6 +62,8 @@ class AnswerRow(_Base):
     status: Mapped[str] = mapped_column(String(20))
     mode: Mapped[str] = mapped_column(String(20))
     citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Shown only to the asker (/ask private:True): never context for anyone's later question.
+    private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class AnswerMessageRow(_Base):
@@ -87,6 +93,7 @@ class StoredAnswer:
     citations: list[Citation]
     channel_id: int | None
     user_id: int
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ class FeedbackStore:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         self._engine = create_engine(url, **options)
         create_tables(self._engine, _Base.metadata)  # safe when shard processes start at once
+        self._upgrade()
         log.info("Feedback store at %s", self._engine.url.render_as_string(hide_password=True))
 
     @classmethod
@@ -142,6 +150,24 @@ class FeedbackStore:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def _upgrade(self) -> None:
+        """Add columns that tables made by an older version lack (create_all adds none)."""
+        if "private" in self._answer_columns():
+            return
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    text("ALTER TABLE answers ADD COLUMN private BOOLEAN NOT NULL DEFAULT FALSE")
+                )
+        except DBAPIError:
+            if "private" not in self._answer_columns():
+                raise
+            return  # another process (a shard starting at the same time) added it first
+        log.info("Feedback store upgraded: answers now record whether they were private")
+
+    def _answer_columns(self) -> set[str]:
+        return {c["name"] for c in inspect(self._engine).get_columns(AnswerRow.__tablename__)}
 
     # -- answers ------------------------------------------------------------------------------
 
@@ -152,8 +178,13 @@ class FeedbackStore:
         user_id: int,
         guild_id: int | None,
         channel_id: int | None,
+        private: bool = False,
     ) -> int:
-        """Store an answer about to be posted; returns its id (used in the buttons' ids)."""
+        """Store an answer about to be posted; returns its id (used in the buttons' ids).
+
+        A private answer (seen only by the asker) is kept for its buttons, but never becomes
+        context: `recent_turns` skips it.
+        """
         row = AnswerRow(
             created_at=_now(),
             guild_id=guild_id,
@@ -164,6 +195,7 @@ class FeedbackStore:
             status=answer.status.value,
             mode=answer.mode,
             citations=[c.to_dict() for c in answer.citations],
+            private=private,
         )
         with Session(self._engine) as session, session.begin():
             session.add(row)
@@ -193,8 +225,9 @@ class FeedbackStore:
     def recent_turns(
         self, channel_id: int, *, limit: int = 4, since: dt.datetime | None = None
     ) -> list[Turn]:
-        """The last `limit` exchanges in a channel or thread, oldest first."""
-        query = select(AnswerRow).where(AnswerRow.channel_id == channel_id)
+        """The last `limit` public exchanges in a channel or thread, oldest first (private
+        answers are never anyone's context, not even in a thread where they were asked)."""
+        query = select(AnswerRow).where(AnswerRow.channel_id == channel_id, AnswerRow.private.is_(False))
         if since is not None:
             query = query.where(AnswerRow.created_at >= since)
         query = query.order_by(AnswerRow.id.desc()).limit(limit)
@@ -255,6 +288,7 @@ def _stored(row: AnswerRow) -> StoredAnswer:
         citations=[_citation(c) for c in row.citations or []],
         channel_id=row.channel_id,
         user_id=row.user_id,
+        private=bool(row.private),
     )
 
 

@@ -50,6 +50,23 @@ JURISDICTIONS = {
 }
 
 
+# -- neutralising --------------------------------------------------------------------------------
+
+ZWSP = "\u200b"
+_MASKED_LINK = re.compile(r"\[([^\[\]\n]*)\]\(\s*<?([^()\s<>]+)>?(?:\s+\"[^\"\n]*\")?\s*\)")
+_MASS_MENTION = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
+_MENTION = re.compile(r"<(@[!&]?|#)(\d+)>")
+
+
+def neutralise(text: str) -> str:
+    """Text from a model, a file or a user, made safe to show: a masked link shows its address
+    ("words (<url>)", no hidden target, no preview), and mention syntax (@everyone, @here,
+    <@id>, <@&id>, <#id>) neither pings nor names anyone (a zero-width space breaks it)."""
+    text = _MASKED_LINK.sub(lambda m: f"{m.group(1)} (<{m.group(2)}>)", text)
+    text = _MASS_MENTION.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
+    return _MENTION.sub(lambda m: f"<{m.group(1)}{ZWSP}{m.group(2)}>", text)
+
+
 def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     if len(text) <= limit:
         return text
@@ -64,8 +81,9 @@ def one_line(text: str) -> str:
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]+`")
-_MD_LINK = re.compile(r"\[[^\]\n]*\]\([^)\s]*\)")
-_ANGLE_URL = re.compile(r"<https?://[^>\s]+>")
+# No "[" in a link text and no "(" in its address: each scan stops where the next could start
+_MD_LINK = re.compile(r"\[[^\[\]\n]*\]\([^()\s]*\)")
+_ANGLE_URL = re.compile(r"<https?://[^<>\s]+>")
 _BARE_URL = re.compile(r"https?://[^\s<>]+")
 _MARKER = re.compile(r"\[\d+(?:\s*[,\u2013-]\s*\d+)*\]")
 _PROTECTED = (_FENCE, _INLINE_CODE, _MD_LINK, _ANGLE_URL, _BARE_URL, _MARKER)
@@ -113,10 +131,18 @@ def _protected_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _find_cut(text: str, limit: int) -> int:
-    spans = [s for s in _protected_spans(text) if s[0] < limit]
+    # Protected spans are looked for near the cut only, and marked once: scanning the whole rest
+    # of a long answer for every message, and every span for every position, was quadratic.
+    spans = [s for s in _protected_spans(text[: 2 * limit + 1]) if s[0] < limit]
+    inside = bytearray(limit + 1)
+    for start, end in spans:
+        lo, hi = start + 1, min(end, limit + 1)
+        if lo < hi:
+            inside[lo:hi] = bytes([1]) * (hi - lo)
+    first_text = len(text) - len(text.lstrip())  # a cut must leave some text before it
 
     def allowed(pos: int) -> bool:
-        return 0 < pos <= limit and not any(start < pos < end for start, end in spans)
+        return first_text < pos <= limit and not inside[pos]
 
     window = text[: limit + 1]
     best_any = 0
@@ -127,7 +153,7 @@ def _find_cut(text: str, limit: int) -> int:
         [m.start() for m in _SPACE.finditer(window)],
     )
     for level, positions in enumerate(levels):
-        good = [p for p in positions if allowed(p) and text[:p].strip()]
+        good = [p for p in positions if allowed(p)]
         if not good:
             continue
         best = max(good)
@@ -195,7 +221,7 @@ DECLINE_DEFAULTS = {
 
 def quoted_question(question: str, limit: int = 300) -> str:
     """The question echoed above an answer, on one quoted line."""
-    return "> " + truncate(one_line(question), limit)
+    return "> " + truncate(neutralise(one_line(question)), limit)
 
 
 def answer_text(answer: Answer, *, echo: str | None = None) -> str:
@@ -204,11 +230,11 @@ def answer_text(answer: Answer, *, echo: str | None = None) -> str:
     if echo:
         parts.append(quoted_question(echo))
     if answer.status is Status.ANSWERED:
-        parts.append(_NAKED_URL.sub(lambda m: f"<{m.group(0)}>", answer.answer.strip()))
+        parts.append(_NAKED_URL.sub(lambda m: f"<{m.group(0)}>", neutralise(answer.answer.strip())))
     else:
-        parts.append(answer.answer.strip() or DECLINE_DEFAULTS[answer.status])
+        parts.append(neutralise(answer.answer.strip()) or DECLINE_DEFAULTS[answer.status])
         hint = DECLINE_HINTS[answer.status]
-        if hint:
+        if hint and not answer.citations:  # a decline that cites where a matter stands needs none
             parts.append(f"-# {hint}")
     if answer.note:
         parts.append(f"-# {one_line(answer.note)}")
@@ -217,9 +243,9 @@ def answer_text(answer: Answer, *, echo: str | None = None) -> str:
 
 def citation_entry(citation: Citation) -> str:
     """One numbered source: title, then publisher · date · jurisdiction, then <url>."""
-    title = escape_markdown(truncate(one_line(citation.title) or citation.source, 200))
+    title = neutralise(escape_markdown(truncate(one_line(citation.title) or citation.source, 200)))
     lines = [f"**[{citation.n}]** {title}"]
-    details = [escape_markdown(one_line(citation.publisher)), citation.published]
+    details = [neutralise(escape_markdown(one_line(citation.publisher))), citation.published]
     details.append(citation.jurisdiction)
     meta = " · ".join(d for d in details if d)
     if meta:
@@ -269,7 +295,7 @@ def quotes_messages(citations: Sequence[Citation], limit: int = MESSAGE_LIMIT) -
     blocks = []
     for c in citations:
         title = escape_markdown(truncate(one_line(c.title) or c.source, 150))
-        lines = c.quote.strip().split("\n")
+        lines = neutralise(c.quote.strip()).split("\n")
         quote = "\n".join(f"> {line}" if line.strip() else ">" for line in lines)
         blocks.append(f"**[{c.n}] {title}**\n{quote}")
     return split_message("\n\n".join(blocks), limit)
@@ -278,7 +304,7 @@ def quotes_messages(citations: Sequence[Citation], limit: int = MESSAGE_LIMIT) -
 def stream_preview(text: str, *, echo: str | None = None, limit: int = MESSAGE_LIMIT) -> str:
     """What the message shows while the answer streams in (unverified text, with a cursor)."""
     head = quoted_question(echo) + "\n\n" if echo else ""
-    body = text.strip() + " ▌"
+    body = neutralise(text.strip()) + " ▌"
     preview = head + body
     if len(preview) > limit:
         preview = preview[: limit - 2].rstrip() + " …"

@@ -67,8 +67,8 @@ class QuotesButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"kb
 
 async def show_quotes(interaction: discord.Interaction[Any], answer_id: int) -> None:
     stored = await asyncio.to_thread(_bot(interaction).feedback.get_answer, answer_id)
-    if stored is None:
-        await errors.respond(interaction, GONE)
+    if stored is None or (stored.private and stored.user_id != interaction.user.id):
+        await errors.respond(interaction, GONE)  # a private answer's quotes are the asker's only
         return
     messages = quotes_messages(stored.citations)
     if len(messages) > MAX_QUOTE_MESSAGES:

@@ -29,7 +29,7 @@ _GREETING_CLAUSE = re.compile(
 _PREFIX = re.compile(
     r"^\W*((a )?(quick|simple|dumb|stupid|serious|honest|genuine) )?question( for you)?\s*[:,-]\s*", re.I
 )
-_LINK = re.compile(r"\[([^\]\n]{0,300})\]\((?:[^)\s]{0,2000})\)")
+_LINK = re.compile(r"\[([^\]\[\n]{0,300})\]\((?:[^()\s\[\]]{0,2000})\)")
 _URL = re.compile(r"<?https?://[^\s>]{1,2000}>?")
 _MENTION = re.compile(r"<@[!&]?\d{1,25}>|@\w{1,40}")
 _QUESTION_END = re.compile(r"[?？]\s*$")

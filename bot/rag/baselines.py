@@ -37,7 +37,7 @@ from bot.config import Settings
 from bot.rag import answer as answering
 from bot.rag import evaluate, store
 from bot.rag.embeddings import make_embeddings
-from bot.rag.engine import CJK_LEXICAL_FLOOR, LEXICAL_FLOOR, Engine, validate_question
+from bot.rag.engine import CJK_LANGUAGES, CJK_LEXICAL_FLOOR, LEXICAL_FLOOR, Engine, validate_question
 from bot.rag.retriever import CANDIDATES, RRF_K, Hit, HybridRetriever, spread
 from bot.rag.text import tokens
 from bot.rag.types import Answer, Status
@@ -218,8 +218,8 @@ class BM25Only(_EngineWith):
     retriever_class = BM25Retriever
 
     @staticmethod
-    def _relevant(hit: Hit, cjk: bool = False) -> bool:
-        return hit.lexical >= (CJK_LEXICAL_FLOOR if cjk else LEXICAL_FLOOR)
+    def _relevant(hit: Hit, language: str = "en") -> bool:
+        return hit.lexical >= (CJK_LEXICAL_FLOOR if language in CJK_LANGUAGES else LEXICAL_FLOOR)
 
 
 def make_systems(

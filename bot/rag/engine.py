@@ -7,6 +7,7 @@ question -> scope checks -> hybrid retrieval -> relevance floor -> LLM or extrac
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -45,6 +46,8 @@ TOPIC_FLOOR = 0.30
 PASSAGES = 10
 MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
 
+ANY_HEADING = re.compile("")
+UNREPORTED_TEXT = "My sources don't report that. The latest they have:"
 PERSONAL_REFERRAL = (
     "For a dispute of your own (a claim, a notice, a threat to sue, or suing someone), talk to a "
     "qualified lawyer where you live; many bar associations run referral services. In general, my "
@@ -131,6 +134,7 @@ class Engine:
                 timeout=self.settings.openai_timeout_seconds,
                 max_retries=self.settings.openai_max_retries,
                 temperature=0,
+                max_tokens=self.settings.openai_max_tokens,  # type: ignore[call-arg]  # alias of max_completion_tokens
                 use_responses_api=False,
             )
         return self._llm
@@ -172,14 +176,22 @@ class Engine:
             yield self._finish(await asyncio.to_thread(self._extractive, prepared), started, prepared)
             return
         parts: list[str] = []
+        room = answering.MAX_REPLY_CHARS  # a server that ignores max_tokens still stops here
         try:
             finished = False
-            async for chunk in llm.astream(answering.build_messages(text, hits, history)):
-                piece = str(chunk.content or "")
-                finished = finished or bool(chunk.response_metadata.get("finish_reason"))
-                if piece:
-                    parts.append(piece)
-                    yield AnswerDelta(piece)
+            stream = llm.astream(answering.build_messages(text, hits, history))
+            async with contextlib.aclosing(stream):
+                async for chunk in stream:
+                    piece = str(chunk.content or "")[:room]
+                    finished = finished or bool(chunk.response_metadata.get("finish_reason"))
+                    if piece:
+                        room -= len(piece)
+                        parts.append(piece)
+                        yield AnswerDelta(piece)
+                    if room <= 0:
+                        log.warning("The model's answer passed %d characters: cut", answering.MAX_REPLY_CHARS)
+                        finished = True
+                        break
             if not finished:
                 raise ConnectionError("the model's stream ended before the answer was complete")
         except Exception as error:
@@ -187,7 +199,8 @@ class Engine:
             fallback = await asyncio.to_thread(self._extractive, prepared, MODEL_UNAVAILABLE_NOTE)
             yield self._finish(fallback, started, prepared)
             return
-        yield self._finish(self._verified(text, "".join(parts), hits), started, prepared)
+        verified = await asyncio.to_thread(self._verified, text, "".join(parts), hits)  # off the event loop
+        yield self._finish(verified, started, prepared)
 
     async def aanswer(
         self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
@@ -228,6 +241,8 @@ class Engine:
         except EngineError:
             raise
         except Exception as error:
+            if not store.is_store_error(error):
+                raise  # a bug or a provider's failure is not "the index is unavailable"
             raise StoreUnavailable(store.describe_store_error(self.settings, error)) from error
         best = max(hits, key=lambda h: h.dense, default=None)
         on_topic = scope.mentions_topic(text) or (best is not None and best.dense >= TOPIC_FLOOR)
@@ -253,7 +268,59 @@ class Engine:
                 retrieved=retrieved,
                 context=context_of(hits),
             )
+        if answering.STATUS_ASK.search(asked.ask):  # "is it over?": where the matter stands
+            strong = self._with_status(strong)
+        if answering.asks_about_event(asked.ask):
+            # judged on the whole of the best articles, not only the passages that came up
+            articles = self._articles(strong, 2)
+            about = answering.unreported_event(asked.ask, articles)
+            if about is not None:
+                return self._unreported(text, asked, articles, retrieved, about)
         return _Prepared(text, strong, retrieved, asked)
+
+    def _articles(self, hits: list[Hit], n: int) -> list[Hit]:
+        """The passages, then every other chunk of the first `n` files among them."""
+        have = {h.id for h in hits}
+        out = list(hits)
+        for source in list(dict.fromkeys(h.source for h in hits))[:n]:
+            best = next(h for h in hits if h.source == source)
+            for chunk in self.retriever.section(source, ANY_HEADING):
+                if chunk.id not in have:
+                    chunk.dense, chunk.asked, chunk.fused = best.dense, best.asked, best.fused
+                    out.append(chunk)
+        return out
+
+    def _with_status(self, hits: list[Hit]) -> list[Hit]:
+        """The passages, with the Status section of the best one's article added when missing."""
+        top = hits[0]
+        have = {h.id for h in hits}
+        extra = [h for h in self.retriever.section(top.source, answering.STATUS_HEADING) if h.id not in have]
+        for hit in extra:
+            hit.dense, hit.asked, hit.fused = top.dense, top.asked, top.fused
+        return [top, *extra[:2], *hits[1:]]
+
+    def _unreported(
+        self, text: str, asked: asking.Ask, hits: list[Hit], retrieved: list[str], about: re.Pattern[str]
+    ) -> Answer:
+        """ "My sources don't report that", with where the matter stands in the sources."""
+        scored = answering.score_sentences(asked.query, hits, self.embeddings, self.retriever.corpus().idf)
+        best = answering.latest(scored, hits, about)
+        if best is None:
+            return Answer(text, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", retrieved=retrieved)
+        hit, sentence = hits[best.hit], best.sentence
+        cite = answering.citation(1, hit, answering.Quote(sentence.text, sentence.start, sentence.end))
+        label = answering.where_from(hit)
+        line = f"{label}: {answering.plain(sentence.text)}" if label else answering.plain(sentence.text)
+        return Answer(
+            text,
+            Status.NO_ANSWER,
+            f"{UNREPORTED_TEXT}\n\n{line} [1]",
+            "extractive",
+            [cite],
+            closest=[cite],
+            retrieved=retrieved,
+            context=context_of(hits),
+        )
 
     @staticmethod
     def _relevant(hit: Hit, language: str = "en") -> bool:

@@ -22,6 +22,7 @@ The fetcher is the part of the bot that an admin can point anywhere, so it is ca
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import datetime as dt
 import hashlib
@@ -567,12 +568,33 @@ def settings_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# Without a byte-order mark, UTF-16 and UTF-32 are never guessed: a guesser took a large ASCII
+# page (and a short cp1252 one) for UTF-16 and the garbled text was stored. Browsers do the same.
+_NEVER_GUESSED = [
+    f"utf{sep}{bits}{end}"
+    for bits in ("16", "32")
+    for sep in ("-", "_", "")
+    for end in ("", "le", "be", "-le", "-be", "_le", "_be")
+]
+
+
 def _decode(data: bytes, charset: str, *, html: bool) -> str:
-    """Bytes as text: the header's charset, else a BOM or <meta charset>, else a good guess."""
-    from bs4.dammit import UnicodeDammit
+    """Bytes as text: the header's charset, else a BOM, else an HTML page's <meta charset>, else
+    UTF-8 if the bytes are valid UTF-8 (ASCII always is), else a guess (never UTF-16 or UTF-32)."""
+    from bs4.dammit import EncodingDetector, UnicodeDammit
 
     known = [charset] if charset else []
-    dammit = UnicodeDammit(data, known_definite_encodings=known, is_html=html)
+    bom = data.startswith(_BOMS)
+    if not known and not bom:
+        declared = EncodingDetector.find_declared_encoding(data, is_html=html) if html else None
+        if declared and not declared.lower().replace("_", "-").startswith(("utf-16", "utf-32")):
+            known = [declared]
+        else:
+            known = ["utf-8"]  # tried strictly; if the bytes are not UTF-8, the guess follows
+    dammit = UnicodeDammit(
+        data, known_definite_encodings=known, is_html=html, exclude_encodings=[] if bom else _NEVER_GUESSED
+    )
     if dammit.unicode_markup is not None:
         return str(dammit.unicode_markup)
     return data.decode("utf-8", errors="replace")

@@ -103,7 +103,7 @@ class Indexer:
 
     def _reindex(self, full: bool, report_progress: ProgressFn) -> ReindexReport:
         report_progress(Progress(0, 0, 0, "loading"))
-        texts, failures = loader.load_all(self.settings.knowledge_dir)
+        texts, failures = loader.load_all(self.settings.knowledge_dir, self.settings.data_dir / "pdf-text")
         pointer = store.read_pointer(self.client, self.settings)
         model = self.settings.embedding_model_id
         if pointer is not None and pointer.embedding_model != model and not full:

@@ -20,7 +20,15 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bot.rag.loader import MAX_FILE_BYTES, SIDECAR, LoadError, iter_files, parse_front_matter
+from bot.rag.loader import (
+    MAX_FILE_BYTES,
+    SIDECAR,
+    LoadError,
+    iter_files,
+    known_meta,
+    load_meta_yaml,
+    parse_front_matter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,14 +192,14 @@ def _read_meta(path: Path) -> dict[str, Any]:
             side = path.with_name(path.name + SIDECAR)
             if not side.is_file():
                 return {}
-            data = yaml.safe_load(side.read_text(encoding="utf-8"))
+            data = load_meta_yaml(side.read_text(encoding="utf-8"))
         else:
             head = path.read_bytes()[:65536].decode("utf-8-sig", errors="replace")
             data, _ = parse_front_matter(head.replace("\r\n", "\n"))
     except (OSError, yaml.YAMLError, LoadError) as error:
         log.debug("No metadata for %s: %s", path, error)
         return {}
-    return data if isinstance(data, dict) else {}
+    return known_meta(data) if isinstance(data, dict) else {}
 
 
 def _text(value: object) -> str:
@@ -246,7 +254,8 @@ def _dump(meta: dict[str, Any]) -> str:
 
 
 def _with_front_matter(data: bytes, meta: dict[str, Any]) -> bytes:
-    """The text with our front matter on top, keeping extra keys of any front matter it had."""
+    """The text with our front matter on top, keeping the known keys of any it had (aliases,
+    questions, tags…); unknown keys are dropped, YAML anchors and aliases refused."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:

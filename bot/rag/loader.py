@@ -7,8 +7,11 @@ from a chunk can be checked against the file it came from.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -30,6 +33,12 @@ MAX_TEXT_CHARS = 2_000_000
 # Real pages, even long statutes, have tens of thousands of tags; far more means a generated or
 # hostile file (100,000 nested <div>s is 200,000 tags) that would only waste time.
 MAX_HTML_TAGS = 500_000
+# PDFs: a few kilobytes can draw megabytes of content on every page (8 pages sharing one 1 MB
+# stream took 12.6 s), so pages, text and time are capped, and a page whose content streams
+# were already read is not read again.
+MAX_PDF_PAGES = 1_000
+PDF_SECONDS = 60.0
+_clock = time.monotonic
 CHUNK_SIZE = 900
 CHUNK_OVERLAP = 150
 META_KEYS = ("title", "url", "publisher", "published", "jurisdiction", "kind", "status_as_of")
@@ -39,8 +48,15 @@ SKIPPED_SECTIONS = {"sources", "references", "further reading"}
 MAX_QUESTIONS = 16
 MAX_QUESTION_CHARS = 300
 QUESTION_RECORD = "question"
+# Front matter and sidecars keep these keys only (tags, urls, aliases, questions: lists of strings),
+# each value a scalar or a short list of scalars, strings cut at MAX_META_VALUE_CHARS.
+KNOWN_KEYS = (*META_KEYS, "tags", "urls", "aliases", "questions", "fetched")
+MAX_META_YAML_CHARS = 65_536
+MAX_META_VALUE_CHARS = 2_000
+MAX_META_ITEMS = 64
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+# The closing #s are stripped in sections(): "(.+?)[ \t#]*$" took quadratic time on "# a # # # … b"
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(\S[^\n]*)$", re.MULTILINE)
 
 
 class LoadError(Exception):
@@ -83,24 +99,28 @@ def iter_files(knowledge_dir: Path) -> Iterator[Path]:
         yield path
 
 
-def load_all(knowledge_dir: Path) -> tuple[list[SourceText], list[Failure]]:
-    """Read every knowledge file; a file that fails is reported, never fatal."""
+def load_all(knowledge_dir: Path, pdf_cache: Path | None = None) -> tuple[list[SourceText], list[Failure]]:
+    """Read every knowledge file; a file that fails is reported, never fatal. With `pdf_cache`
+    (a folder), a PDF read before (same SHA-256) is not read again."""
     texts: list[SourceText] = []
     failures: list[Failure] = []
+    cache = _PdfCache(pdf_cache) if pdf_cache is not None else None
     for path in iter_files(knowledge_dir):
         source = source_name(knowledge_dir, path)
         try:
-            texts.append(load_file(knowledge_dir, path))
+            texts.append(load_file(knowledge_dir, path, cache))
         except LoadError as error:
             log.warning("Skipped %s: %s", source, error)
             failures.append(Failure(source, str(error)))
         except Exception as error:  # a broken file must never stop the run
             log.warning("Skipped %s: unexpected %s: %s", source, type(error).__name__, error)
             failures.append(Failure(source, f"could not be read ({type(error).__name__}: {error})"))
+    if cache is not None:
+        cache.prune()
     return texts, failures
 
 
-def load_file(knowledge_dir: Path, path: Path) -> SourceText:
+def load_file(knowledge_dir: Path, path: Path, pdf_cache: _PdfCache | None = None) -> SourceText:
     """One knowledge file as a SourceText, or LoadError saying why not."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
@@ -112,7 +132,8 @@ def load_file(knowledge_dir: Path, path: Path) -> SourceText:
         )
     source = source_name(knowledge_dir, path)
     if suffix == ".pdf":
-        text, meta, verbatim = _read_pdf(path), _sidecar(path), False
+        text = pdf_cache.read(path) if pdf_cache is not None else _read_pdf(path)
+        meta, verbatim = _sidecar(path), False
         body_start = 0
     elif suffix in {".html", ".htm"}:
         text, title = _read_html(path)
@@ -228,13 +249,43 @@ def _read_html(path: Path) -> tuple[str, str]:
     return text, title
 
 
+class _TooSlow(Exception):
+    pass
+
+
 def _read_pdf(path: Path) -> str:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    deadline = _clock() + PDF_SECONDS
+
+    def on_time(*_: Any) -> None:  # called by pypdf for each drawing operator
+        if _clock() > deadline:
+            raise _TooSlow
+
+    pages: list[str] = []
+    size = 0
+    seen: set[tuple[Any, ...]] = set()
     try:
         reader = PdfReader(str(path))
-        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        count = len(reader.pages)
+        if count > MAX_PDF_PAGES:
+            raise LoadError(f"the PDF has {count:,} pages; the limit is {MAX_PDF_PAGES:,}")
+        for page in reader.pages:
+            contents = _content_ids(page)
+            if contents and contents in seen:
+                continue  # the same content streams as an earlier page: the same text again
+            seen.add(contents)
+            on_time()
+            text = (page.extract_text(visitor_operand_before=on_time) or "").strip()
+            size += len(text) + 2
+            if size > MAX_TEXT_CHARS:
+                raise LoadError(f"text is over {MAX_TEXT_CHARS} characters; the limit is {MAX_TEXT_CHARS}")
+            pages.append(text)
+    except _TooSlow:
+        raise LoadError(
+            f"the PDF took longer than {PDF_SECONDS:g} s to read (its pages draw too much content)"
+        ) from None
     except PdfReadError as error:
         raise LoadError(f"not a readable PDF ({error})") from None
     text = "\n\n".join(page for page in pages if page)
@@ -243,19 +294,124 @@ def _read_pdf(path: Path) -> str:
     return text
 
 
+def _content_ids(page: Any) -> tuple[tuple[int, int], ...]:
+    """Which indirect objects a page's /Contents are; empty when any part is inline."""
+    from pypdf.generic import IndirectObject
+
+    raw = page.raw_get("/Contents") if "/Contents" in page else None
+    if isinstance(raw, IndirectObject) and isinstance(raw.get_object(), list):
+        raw = raw.get_object()  # an indirect array of streams
+    items = list(raw) if isinstance(raw, list) else [raw]
+    refs = [o for o in items if isinstance(o, IndirectObject)]
+    if len(refs) != len(items):
+        return ()
+    return tuple((o.idnum, o.generation) for o in refs)
+
+
+class _PdfCache:
+    """The text (or the reason for refusing) of each PDF read, by SHA-256 of the file and the
+    limits it was read with; entries of files no longer present are removed by prune()."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+
+    def read(self, path: Path) -> str:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        limits = f"{MAX_PDF_PAGES}-{MAX_TEXT_CHARS}-{PDF_SECONDS:g}"
+        name = f"{digest}-{hashlib.sha256(limits.encode()).hexdigest()[:8]}.json"
+        self.used.add(name)
+        entry = self.folder / name
+        try:
+            stored = json.loads(entry.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = None
+        if isinstance(stored, dict) and isinstance(stored.get("text"), str):
+            return str(stored["text"])
+        if isinstance(stored, dict) and isinstance(stored.get("error"), str):
+            raise LoadError(stored["error"])
+        try:
+            text = _read_pdf(path)
+        except LoadError as error:
+            self._store(entry, {"error": str(error)})
+            raise
+        self._store(entry, {"text": text})
+        return text
+
+    def _store(self, entry: Path, value: dict[str, str]) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = entry.with_suffix(".tmp")
+            partial.write_text(json.dumps(value), encoding="utf-8")
+            partial.replace(entry)
+        except OSError as error:  # a cache that cannot be written only costs time
+            log.warning("Could not cache the text of a PDF: %s", error)
+
+    def prune(self) -> None:
+        if not self.folder.is_dir():
+            return
+        for entry in self.folder.glob("*.json"):
+            if entry.name not in self.used:
+                entry.unlink(missing_ok=True)
+
+
+class _MetaLoader(yaml.SafeLoader):
+    """yaml.safe_load without anchors and aliases: metadata never needs them, and a few hundred
+    bytes of nested aliases expand to many megabytes (430 bytes made 44 MB of metadata a chunk)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "YAML anchors and aliases (&name, *name) are not allowed", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def load_meta_yaml(text: str) -> Any:
+    """Metadata YAML (front matter or sidecar), refusing anchors and aliases; raises YAMLError."""
+    if len(text) > MAX_META_YAML_CHARS:
+        raise yaml.YAMLError(f"{len(text):,} characters of metadata; the limit is {MAX_META_YAML_CHARS:,}")
+    parser = _MetaLoader(text)
+    try:
+        return parser.get_single_data()
+    finally:
+        parser.dispose()
+
+
+def known_meta(data: dict[Any, Any]) -> dict[str, Any]:
+    """The known keys of a metadata mapping, with bounded values; anything else is dropped."""
+    out: dict[str, Any] = {}
+    for key in KNOWN_KEYS:
+        value = data.get(key)
+        if isinstance(value, list):
+            out[key] = [_bounded(v) for v in value if _is_scalar(v)][:MAX_META_ITEMS]
+        elif _is_scalar(value) and key in data:
+            out[key] = _bounded(value)
+    return out
+
+
+def _is_scalar(value: object) -> bool:
+    return value is None or isinstance(value, str | int | float | dt.date)
+
+
+def _bounded(value: Any) -> Any:
+    return value[:MAX_META_VALUE_CHARS] if isinstance(value, str) else value
+
+
 def _sidecar(path: Path) -> dict[str, Any]:
     side = path.with_name(path.name + SIDECAR)
     if not side.exists():
         return {}
     try:
-        data = yaml.safe_load(side.read_text(encoding="utf-8"))
+        data = load_meta_yaml(side.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise LoadError(f"broken metadata in {side.name}: {_yaml_reason(error)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise LoadError(f"metadata in {side.name} is not a mapping of keys to values")
-    return data
+    return known_meta(data)
 
 
 def parse_front_matter(text: str) -> tuple[dict[str, Any], int]:
@@ -268,7 +424,7 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], int]:
     if end == -1:
         raise LoadError("front matter starts with '---' but has no closing '---' line")
     try:
-        data = yaml.safe_load(text[4:end])
+        data = load_meta_yaml(text[4:end])
     except yaml.YAMLError as error:
         raise LoadError(f"broken front matter: {_yaml_reason(error, first_line=2)}") from None
     if data is None:
@@ -278,7 +434,7 @@ def parse_front_matter(text: str) -> tuple[dict[str, Any], int]:
     body_start = end + 4
     if text[body_start : body_start + 1] == "\n":
         body_start += 1
-    return data, body_start
+    return known_meta(data), body_start
 
 
 def _yaml_reason(error: yaml.YAMLError, first_line: int = 1) -> str:
@@ -322,7 +478,8 @@ def sections(text: str, body_start: int) -> list[Section]:
     for mark in marks:
         if mark.start() > cursor:
             out.append(Section(heads, cursor, mark.start()))
-        level, name = len(mark.group(1)), mark.group(2).strip()
+        text_of = mark.group(2)
+        level, name = len(mark.group(1)), (text_of.rstrip(" \t#") or text_of[0]).strip()
         path = [(lvl, n) for lvl, n in path if lvl < level] + [(level, name)]
         heads = tuple(n for _, n in path)
         cursor = mark.end()

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.rag import store
 from bot.rag.errors import IndexNotReady
 from bot.rag.loader import QUESTION_RECORD
-from bot.rag.text import ABBREVIATION, tokens
+from bot.rag.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ QUESTION_CANDIDATES = 8
 QUESTION_MIN = 0.65
 _CHUNKS_ONLY: dict[str, Any] = {"record": {"$ne": QUESTION_RECORD}}
 _NAME_WORD = re.compile(r"\b[A-Z][\w'-]*")
-_CASE_NAME_NEXT = re.compile(r"\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
+_CASE_NAME_NEXT = re.compile(r"(?<!\s)\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
 
 
 @dataclass
@@ -236,6 +236,15 @@ class HybridRetriever:
         ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)
         return spread(ranked, k=k, per_source=per_source, boost=boost)
 
+    def section(self, source: str, heading: re.Pattern[str]) -> list[Hit]:
+        """The chunks of one file under a heading that matches (e.g. its Status section)."""
+        corpus = self.corpus()
+        return [
+            Hit(corpus.ids[i], corpus.texts[i], corpus.metas[i])
+            for i, meta in enumerate(corpus.metas)
+            if meta.get("source") == source and heading.search(str(meta.get("headings", "")))
+        ]
+
     def asked_sources(
         self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None
     ) -> dict[str, float]:
@@ -310,8 +319,12 @@ def name_tokens(query: str) -> set[str]:
     small corpus ("down", "refuse", "differ") is not a name."""
     out: set[str] = set()
     for match in _NAME_WORD.finditer(query):
-        before = query[: match.start()].rstrip()
-        starts_sentence = not before or (before[-1] in ".!?" and not ABBREVIATION.search(before))
+        end = match.start()  # of the text before the word, without trailing spaces (no copies:
+        while end and query[end - 1].isspace():  # slicing the whole prefix per word is quadratic)
+            end -= 1
+        starts_sentence = not end or (
+            query[end - 1] in ".!?" and not ABBREVIATION.search(query, max(0, end - ABBREVIATION_WINDOW), end)
+        )
         if not starts_sentence or _CASE_NAME_NEXT.match(query, match.end()):
             out.update(tokens(match.group(0)))
     out.update(t for t in tokens(query) if any(c.isdigit() for c in t) or not t.isascii())

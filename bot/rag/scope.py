@@ -59,6 +59,13 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
         "I don't ping people. Ask me about AI and copyright law instead.",
     ),
     (
+        re.compile(
+            r"\b(repeat|say|write|type|post)\s+(after me|this|the following|exactly|verbatim|these words)\b",
+            re.I,
+        ),
+        "I don't repeat text on request. Ask me about AI and copyright law and I'll answer from my sources.",
+    ),
+    (
         re.compile(r"忽略.{0,10}(指令|指示|提示)|系统提示|(编造|捏造).{0,10}(引用|案例|判例)"),
         "我不能这样做。请问我关于人工智能与版权法的问题，我会注明出处。",
     ),

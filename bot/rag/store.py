@@ -44,13 +44,30 @@ def make_client(settings: Settings) -> ClientAPI:
         raise StoreUnavailable(describe_store_error(settings, error)) from error
 
 
+def is_store_error(error: BaseException) -> bool:
+    """Whether an error comes from reaching or using the vector store (a connection, a file, the
+    database), as opposed to a bug or another service's failure (the embedding provider, say)."""
+    import sqlite3
+
+    import httpx
+    from chromadb.errors import ChromaError
+
+    if isinstance(error, ChromaError | OSError | sqlite3.Error | httpx.TransportError):
+        return True
+    # chromadb.HttpClient says so with a ValueError when its server does not answer
+    return isinstance(error, ValueError) and "connect to a Chroma server" in str(error)
+
+
 def describe_store_error(settings: Settings, error: BaseException) -> str:
-    """A plain-words message for a failure to reach or use the vector store."""
+    """A plain-words message for a failure to reach or use the vector store; the details (the
+    error's own text, addresses and paths) go to the log only, never to the user."""
     if settings.chroma_host:
         where = f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-        return f"The knowledge index is unreachable ({where} did not answer). Try again in a minute."
-    reason = f"{type(error).__name__}: {error}"
-    return f"The knowledge index under {settings.data_dir} could not be opened ({reason}): check DATA_DIR."
+        log.error("The vector store is unreachable (%s): %s: %s", where, type(error).__name__, error)
+        return "The knowledge index is unreachable (its server did not answer). Try again in a minute."
+    where = f"under {settings.data_dir}"
+    log.error("The vector store could not be opened (%s): %s: %s", where, type(error).__name__, error)
+    return "The knowledge index could not be opened: an admin should check DATA_DIR (details are in the log)."
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ def tokens(text: str) -> list[str]:
         out.append(word)
         if "-" in word or "." in word:
             out.extend(p for p in re.split(r"[-.]", word) if p and p not in STOPWORDS)
+            if "." in word and "-" not in word and len(word) <= 8:
+                out.append(word.replace(".", ""))  # "D.C." is "DC", "U.S." is "US"
     for run in _CJK.findall(text):
         out.extend(run)
         out.extend(run[i : i + 2] for i in range(len(run) - 1))
@@ -50,13 +52,21 @@ ABBREVIATION = re.compile(
 )
 
 
+# ABBREVIATION is anchored at the end and shorter than this: callers search only the last
+# ABBREVIATION_WINDOW characters (with pos/endpos, so \b still sees the text before them).
+ABBREVIATION_WINDOW = 16
+
+
 def sentences(text: str) -> list[Sentence]:
     """Sentences with offsets; list items and paragraphs end a sentence too."""
     out: list[Sentence] = []
     cursor = 0
     for match in _SENTENCE_END.finditer(text):
-        piece = text[cursor : match.start()]
-        if ABBREVIATION.search(piece.rstrip()) and "\n" not in text[match.start() : match.end()]:
+        end = match.start()  # no slice of text[cursor:end]: after a run of "A. B. C." it grows
+        while end > cursor and text[end - 1].isspace():
+            end -= 1
+        tail = max(cursor, end - ABBREVIATION_WINDOW)
+        if ABBREVIATION.search(text, tail, end) and "\n" not in text[match.start() : match.end()]:
             continue  # "Li v. Liu", "No. 23-5233", "U.S. law": not the end of a sentence
         _add(out, text, cursor, match.start())
         cursor = match.end()

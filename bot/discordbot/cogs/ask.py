@@ -81,6 +81,7 @@ class AskCog(commands.Cog):
                 channel_id=interaction.channel_id,
                 jurisdiction=code,
                 echo=True,
+                private=private,
             )
             target = InteractionTarget(interaction, ephemeral=private)
             await self.bot.answerer.deliver(asked, target)

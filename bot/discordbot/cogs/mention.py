@@ -103,6 +103,8 @@ class MentionCog(commands.Cog):
         if isinstance(resolved, discord.Message) and resolved.author.id != my_id:
             return False, None
         stored = await asyncio.to_thread(self.bot.feedback.answer_for_message, ref.message_id)
+        if stored is not None and stored.private:
+            return True, None  # a private answer is never context, whoever replies to it
         if stored is not None:
             return True, Turn(question=stored.question, answer=stored.answer)
         return isinstance(resolved, discord.Message), None
