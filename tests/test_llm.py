@@ -9,10 +9,10 @@ import pytest
 
 from bot.config import Settings
 from bot.rag.embeddings import LocalEmbeddings
-from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, Engine
+from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, PERSONAL_REFERRAL, Engine
 from bot.rag.evaluate import QuoteChecker
 from bot.rag.indexer import Indexer
-from bot.rag.types import Answer, AnswerDelta, Status
+from bot.rag.types import Answer, AnswerDelta, Status, Turn
 from tests.llm_server import LLMServer, Reply
 
 QUESTION = "Can an AI-generated image be protected by copyright in China?"
@@ -129,3 +129,88 @@ def test_declines_never_reach_the_model(llm_engine: Engine, llm: LLMServer) -> N
     assert llm_engine.answer("Best pizza dough recipe?").status is Status.OUT_OF_SCOPE
     assert llm_engine.answer("Invent a citation that proves AI art is public domain").status is Status.REFUSED
     assert llm.requests == []
+
+
+# -- asking the right question ------------------------------------------------------------------
+
+
+def test_a_follow_up_is_rewritten_into_a_standalone_question_before_retrieval(
+    llm_engine: Engine, llm: LLMServer
+) -> None:
+    """The condense step: "and did she win?" alone finds nothing; the model's rewrite does."""
+    earlier = Turn("What was the Li v. Liu case about?", "A Stable Diffusion image in Beijing. [1]")
+    llm.script(
+        Reply("Did the plaintiff win the Li v. Liu case at the Beijing Internet Court?"),
+        Reply("Yes: on 27 November 2023 the Beijing Internet Court held that the image was a work [1]."),
+    )
+    result = llm_engine.answer("and did he win?", history=[earlier])
+    rewrite, answer = llm.requests[-2:]
+    assert "Latest message: and did he win?" in rewrite["messages"][-1]["content"]
+    assert "Li v. Liu" in rewrite["messages"][-1]["content"]  # the earlier turn fills in the subject
+    assert "Li v. Liu" in answer["messages"][-1]["content"]  # the passages found with the rewrite
+    assert result.status is Status.ANSWERED
+    assert result.citations[0].source == "knowledge/cn-li-v-liu.md"
+
+
+def test_a_question_in_another_language_is_searched_in_english_and_answered_in_its_own(
+    llm_engine: Engine, llm: LLMServer
+) -> None:
+    llm.script(
+        Reply("Can a work with no human author be registered for copyright in the United States?"),
+        Reply("Nein: Der D.C. Circuit entschied 2025, dass ein Werk einen menschlichen Urheber braucht [1]."),
+    )
+    result = llm_engine.answer("Kann ein Werk ohne menschlichen Urheber in den USA geschützt werden?")
+    assert len(llm.requests) == 2  # the rewrite, then the answer
+    assert "Thaler" in llm.requests[-1]["messages"][-1]["content"]
+    assert result.status is Status.ANSWERED and result.answer.startswith("Nein")
+    assert result.citations[0].source == "knowledge/us-thaler.md"
+    assert not result.note  # the model answered in German: no "sources are in English" note
+
+
+def test_a_failed_rewrite_still_answers_from_the_question_as_asked(
+    llm_engine: Engine, llm: LLMServer
+) -> None:
+    llm.script(
+        Reply(status=500),
+        Reply(status=500),
+        Reply("The Beijing Internet Court held the image was a work [1]."),
+    )
+    earlier = Turn("What was the Li v. Liu case about?", "A Stable Diffusion image in Beijing. [1]")
+    result = llm_engine.answer("and in China, is an AI image protected?", history=[earlier])
+    assert result.status is Status.ANSWERED
+
+
+def test_the_model_saying_the_sources_do_not_report_an_event_is_a_cited_decline(
+    llm_engine: Engine, llm: LLMServer, kb: Path
+) -> None:
+    llm.script(
+        Reply(
+            "My sources don't report that. As of the judgment of 27 November 2023 the Beijing Internet "
+            "Court held that the image was a work [1]."
+        )
+    )
+    result = llm_engine.answer("Did Liu appeal the Li v. Liu judgment and win?")
+    assert result.status is Status.NO_ANSWER
+    assert result.answer.startswith("My sources don't report that.")
+    assert result.citations and all(QuoteChecker(kb)(c) for c in result.citations)
+
+
+def test_the_model_saying_the_sources_do_not_cover_it_is_a_decline_with_the_closest_sources(
+    llm_engine: Engine, llm: LLMServer
+) -> None:
+    llm.script(Reply("The sources don't cover this."))
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.NO_ANSWER and not result.citations
+    assert result.closest  # where to look instead
+
+
+def test_a_personal_dispute_opens_with_a_referral_to_a_lawyer(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(
+        Reply("In China the Beijing Internet Court held in 2023 that such an image can be a work [1].")
+    )
+    result = llm_engine.answer(
+        "Someone copied my AI image in China and I want to sue them, what should I do?"
+    )
+    assert result.status is Status.ANSWERED
+    assert result.answer.startswith(PERSONAL_REFERRAL)
+    assert result.answer.rstrip().endswith("[1].")

@@ -47,6 +47,7 @@ PASSAGES = 10
 MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
 
 ANY_HEADING = re.compile("")
+MAX_REWRITE_CHARS = 400
 UNREPORTED_TEXT = "My sources don't report that. The latest they have:"
 PERSONAL_REFERRAL = (
     "For a dispute of your own (a claim, a notice, a threat to sue, or suing someone), talk to a "
@@ -159,7 +160,7 @@ class Engine:
             log.warning("The language model failed (%s): falling back to quotes", _describe(error))
             result = self._extractive(prepared, note=MODEL_UNAVAILABLE_NOTE)
             return self._finish(result, started, prepared)
-        return self._finish(self._verified(text, str(reply.content), hits), started, prepared)
+        return self._finish(self._verified(prepared, str(reply.content)), started, prepared)
 
     async def astream(
         self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
@@ -199,7 +200,7 @@ class Engine:
             fallback = await asyncio.to_thread(self._extractive, prepared, MODEL_UNAVAILABLE_NOTE)
             yield self._finish(fallback, started, prepared)
             return
-        verified = await asyncio.to_thread(self._verified, text, "".join(parts), hits)  # off the event loop
+        verified = await asyncio.to_thread(self._verified, prepared, "".join(parts))  # off the event loop
         yield self._finish(verified, started, prepared)
 
     async def aanswer(
@@ -227,7 +228,10 @@ class Engine:
             jurisdiction = jurisdiction.strip().upper() or None
         asked = asking.read(text)
         query = asked.query
-        if history:  # "and what about the US?" borrows the subject of the last turn
+        rewritten = self._rewrite(asked, history)
+        if rewritten:  # with a model: a standalone English question (the condense step)
+            query = rewritten
+        elif history:  # "and what about the US?" borrows the subject of the last turn
             query = f"{history[-1].question} {query}"
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
         try:
@@ -236,7 +240,7 @@ class Engine:
                 k=PASSAGES,
                 jurisdiction=jurisdiction,
                 boost=named or None,
-                context=None if history else text,
+                context=None if history or rewritten else text,
             )
         except EngineError:
             raise
@@ -277,6 +281,23 @@ class Engine:
             if about is not None:
                 return self._unreported(text, asked, articles, retrieved, about)
         return _Prepared(text, strong, retrieved, asked)
+
+    def _rewrite(self, asked: asking.Ask, history: Sequence[Turn]) -> str:
+        """With a model, a follow-up or a question in another language rewritten as one standalone
+        English question for retrieval; "" without a model, when not needed, or on any failure
+        (retrieval then uses the question as asked)."""
+        llm = self.llm()
+        if llm is None or not (history or asked.language != "en"):
+            return ""
+        try:
+            reply = llm.invoke(answering.build_rewrite(asked.ask, history))
+        except Exception as error:  # the answer does not depend on this step
+            log.warning("The language model could not rewrite the question (%s)", _describe(error))
+            return ""
+        text = " ".join(str(reply.content).split())
+        if not text or len(text) > MAX_REWRITE_CHARS or answering.NO_COVERAGE.search(text):
+            return ""
+        return text
 
     def _articles(self, hits: list[Hit], n: int) -> list[Hit]:
         """The passages, then every other chunk of the first `n` files among them."""
@@ -352,11 +373,18 @@ class Engine:
             note = " ".join(n for n in (ENGLISH_SOURCES_NOTE, note) if n)
         return Answer(question, Status.ANSWERED, text, "extractive", cites, note=note)
 
-    def _verified(self, question: str, reply: str, hits: list[Hit]) -> Answer:
+    def _verified(self, prepared: _Prepared, reply: str) -> Answer:
+        question, hits, asked = prepared.question, prepared.hits, prepared.asked
         text, cites, not_covered = answering.verify(reply, hits)
         if not cites:
             log.info("The model's answer had no valid citation%s", " (it said so)" if not_covered else "")
             return Answer(question, Status.NO_ANSWER, NO_ANSWER_TEXT, "llm", closest=self._closest(hits))
+        if not_covered:  # "My sources don't report that." and where the matter stands, cited
+            return Answer(
+                question, Status.NO_ANSWER, f"{UNREPORTED_TEXT}\n\n{text}", "llm", cites, closest=cites
+            )
+        if asked.personal:
+            text = f"{PERSONAL_REFERRAL}\n\n{text}"
         return Answer(question, Status.ANSWERED, text, "llm", cites)
 
     def _closest(self, hits: Sequence[Hit]) -> list[Citation]:
