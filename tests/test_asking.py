@@ -1,0 +1,180 @@
+"""What a question asks (bot/rag/asking.read): the ask cut from greetings, names, thanks and
+quotes; the language it is asked in; whether it is a dispute of the asker's own."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.rag.asking import read
+
+FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# -- the ask, cut from what is around it --------------------------------------------------------
+
+
+def test_a_greeting_a_name_and_quick_question_are_cut_from_the_ask() -> None:
+    asked = read("Happy New Year, Cosmo! Quick question: did the NYT win against OpenAI?")
+    assert "NYT" in asked.ask and "OpenAI" in asked.ask
+    assert "Cosmo" not in asked.ask and "Happy" not in asked.ask and "Quick" not in asked.ask
+    # what the user sees echoed is still the whole question
+    assert asked.text == "Happy New Year, Cosmo! Quick question: did the NYT win against OpenAI?"
+
+
+def test_thanks_and_a_name_before_the_question_are_cut() -> None:
+    asked = read("Thanks for the PR Sharon, much appreciated. Do you own the rights to this code?")
+    assert asked.ask == "Do you own the rights to this code?"
+
+
+@pytest.mark.parametrize(
+    ("question", "ask"),
+    [
+        ("Hi Sharon, who owns an AI-generated image in the US?", "who owns an AI-generated image in the US?"),
+        ("Hey folks, can I copyright a Midjourney picture? Thanks!", "can I copyright a Midjourney picture?"),
+        ("Who owns AI art in the US? Thanks in advance", "Who owns AI art in the US?"),
+    ],
+)
+def test_greetings_and_thanks_around_the_question_are_cut(question: str, ask: str) -> None:
+    assert read(question).ask == ask
+
+
+def test_quoted_lines_are_dropped_when_the_asker_wrote_something_of_their_own() -> None:
+    asked = read(
+        "> The Office will not register works produced by a machine.\n"
+        "Does that mean my Midjourney pictures cannot be registered?"
+    )
+    assert asked.ask == "Does that mean my Midjourney pictures cannot be registered?"
+    assert "Office" not in asked.ask
+
+
+def test_a_question_of_only_quoted_lines_keeps_them() -> None:
+    asked = read("> Who owns AI art?\n> Is it protected in the UK?")
+    assert "Who owns AI art?" in asked.ask and "Is it protected in the UK?" in asked.ask
+    assert ">" not in asked.ask
+
+
+def test_the_last_question_sentence_carries_the_ask() -> None:
+    ask = (
+        "Can I legally print and sell AI-generated posters of famous paintings in the EU, "
+        "or do I need permission from anyone?"
+    )
+    asked = read(
+        "Is the US rule the same as in China? I run a small print shop and we sell posters online. "
+        f"Some customers send designs made with Midjourney. {ask}"
+    )
+    assert asked.ask == ask
+
+
+def test_a_short_last_question_keeps_the_sentence_it_needs() -> None:
+    asked = read("I made a picture with Midjourney and want to sell it on Etsy. Who owns it?")
+    assert asked.ask == "I made a picture with Midjourney and want to sell it on Etsy. Who owns it?"
+
+
+def test_a_follow_up_that_leans_back_takes_the_sentence_before_it() -> None:
+    asked = read("Can AI images be copyrighted in the US? And what about the UK?")
+    assert asked.ask == "Can AI images be copyrighted in the US? And what about the UK?"
+
+
+def test_links_and_mentions_are_not_part_of_the_ask() -> None:
+    asked = read("<@123456789012345678> is [this ruling](https://example.org/x) still good law in China?")
+    assert "https://" not in asked.ask and "<@" not in asked.ask
+    assert "this ruling" in asked.ask and "China" in asked.ask
+
+
+# -- language -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "terms"),
+    [
+        ("Darf ich mit KI erstellte Bilder verkaufen?", "de", {"AI", "images", "sell"}),
+        (
+            "Kann ein Werk ohne menschlichen Urheber in den USA geschützt werden?",
+            "de",
+            {"work", "author", "protected"},
+        ),
+        ("Puis-je vendre des images générées par l'IA ?", "fr", {"sell", "images", "generated"}),
+        ("¿Puedo vender imágenes generadas por IA para mi tienda?", "es", {"AI", "images"}),
+        ("AI生成的图片有版权吗？", "zh", {"copyright", "image", "generated"}),
+        ("AIで生成した画像に著作権はありますか？", "ja", {"copyright", "image", "generated"}),
+        ("AI로 생성한 이미지에 저작권이 있나요?", "ko", {"copyright", "image", "generated"}),
+    ],
+)
+def test_questions_in_other_languages_are_recognised_with_english_terms(
+    question: str, language: str, terms: set[str]
+) -> None:
+    asked = read(question)
+    assert asked.language == language
+    assert terms <= set(asked.english_terms)
+    # retrieval searches the English sources with the English terms added
+    assert all(term in asked.query for term in terms)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is my AI art protected under the Urheberrecht?",
+        "Who owns AI art in the US? Danke",
+        "Can I register an AI image in China, merci?",
+    ],
+)
+def test_an_english_question_with_one_foreign_word_stays_english(question: str) -> None:
+    asked = read(question)
+    assert asked.language == "en"
+    assert asked.english_terms == [] and asked.query == asked.ask
+
+
+# -- disputes of the asker's own ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "they threatened to sue me over my AI cover art, what do I do?",
+        "I got a DMCA takedown notice for my AI art",
+        "should I join the class action against Stability?",
+        "Someone copied my AI artwork and sells it on Etsy, can I sue them?",
+    ],
+)
+def test_a_dispute_of_the_askers_own_is_personal(question: str) -> None:
+    assert read(question).personal
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can Midjourney claim my images?",
+        "Who owns AI art in the US?",
+        "Did the NYT sue OpenAI over training data?",
+        "What did the court hold in Thaler v. Perlmutter?",
+    ],
+)
+def test_a_general_question_is_not_personal(question: str) -> None:
+    assert not read(question).personal
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+PIECES = st.sampled_from(
+    [" ", "\n", "\n\n", "\t", "> ", ">", "?", "？", "!", ",", ". ", ":", "@here", "<@123>", "[a](http://x)",
+     "https://example.org/a", "Hi", "Happy New Year", "Cosmo", "Thanks", "quick question:", "and",
+     "what about", "who owns", "AI", "art", "Urheberrecht", "KI", "版权", "画像", "저작권", "v.", "sue me"]
+)  # fmt: skip
+TEXT = st.one_of(
+    st.text(max_size=200),
+    st.lists(st.one_of(PIECES, st.text(max_size=8)), max_size=30).map("".join),
+)
+
+
+@FAST
+@given(TEXT)
+def test_read_never_fails_and_finds_an_ask_in_any_text(question: str) -> None:
+    asked = read(question)
+    assert asked.text == " ".join(question.split())
+    if question.strip():
+        assert asked.ask.strip()
+    assert asked.ask == " ".join(asked.ask.split())  # whitespace collapsed, no line breaks
+    assert asked.language in {"en", "de", "fr", "es", "it", "pt", "nl", "zh", "ja", "ko"}
+    assert asked.query.startswith(asked.ask)

@@ -1,0 +1,382 @@
+"""What the engine does with how people ask: names addressed, capitals for emphasis, invented
+cases, events the sources do not report, disputes of the asker's own, other languages, the
+front-matter questions an article answers, and a model's claims checked against the passages.
+
+Extractive answers come from the fixture knowledge in an embedded store (a Chroma server adds
+nothing to these); the model is the OpenAI-compatible server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.rag import answer as answering
+from bot.rag import store
+from bot.rag.embeddings import LocalEmbeddings
+from bot.rag.engine import ENGLISH_SOURCES_NOTE, PERSONAL_REFERRAL, UNREPORTED_TEXT, Engine
+from bot.rag.evaluate import QuoteChecker
+from bot.rag.indexer import Indexer
+from bot.rag.loader import QUESTION_RECORD
+from bot.rag.text import plain, sentences
+from bot.rag.types import Answer, Status
+from tests.conftest import FIXTURE_KNOWLEDGE
+from tests.llm_server import LLMServer, Reply
+
+
+@pytest.fixture(scope="module")
+def fixture_kb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("asks") / "knowledge"
+    shutil.copytree(FIXTURE_KNOWLEDGE, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def extractive(fixture_kb: Path, local_embeddings: LocalEmbeddings) -> Engine:
+    """An embedded store over the fixture knowledge, no model; read-only, so shared by the module."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        knowledge_dir=fixture_kb,
+        data_dir=fixture_kb.parent / "data",
+        openai_api_key=None,
+        openai_base_url=None,
+        chroma_host=None,
+        embedding_backend="local",
+    )
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+
+def assert_quotes_are_cited_source_sentences(result: Answer, knowledge: Path) -> None:
+    """Every paragraph is "Label: sentence [n] sentence [n]", the label (when there is one) saying
+    where and when the cited source's rule comes from, every sentence verbatim in that source."""
+    check = QuoteChecker(knowledge)
+    assert result.citations and all(check(c) for c in result.citations)
+    by_n = {c.n: c for c in result.citations}
+    paragraphs = result.answer.split("\n\n")
+    if paragraphs[0] == PERSONAL_REFERRAL:
+        paragraphs = paragraphs[1:]
+    assert paragraphs
+    for paragraph in paragraphs:
+        label = answering.WHERE_LABEL.match(paragraph)
+        rest = paragraph[label.end() :] if label else paragraph
+        pieces = re.findall(r"(.+?) \[(\d+)\](?: |$)", rest)
+        assert pieces and "".join(f"{t} [{n}] " for t, n in pieces).strip() == rest  # every sentence cited
+        cited = {by_n[int(n)] for _, n in pieces}
+        assert len(cited) == 1  # a paragraph quotes one source
+        cite = cited.pop()
+        name = answering.JURISDICTION_NAMES.get(cite.jurisdiction.upper(), "")
+        if name:
+            assert label is not None, paragraph
+            assert label.group(0) == f"{name}, {cite.published[:4]}: "
+        else:
+            assert label is None, paragraph
+        source = loader_text(knowledge, cite.source)
+        for text, _ in pieces:
+            assert text in {plain(s.text) for s in sentences(source)}
+
+
+def loader_text(knowledge: Path, source: str) -> str:
+    return (knowledge / source.split("/", 1)[1]).read_text(encoding="utf-8")
+
+
+# -- names addressed, emphasis, invented names ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Happy New Year, Zelda! Did the Beijing Internet Court protect the Stable Diffusion image?",
+        "Hi Bartholomew, did the Beijing Internet Court protect the Stable Diffusion image?",
+        "Did China REALLY protect an AI image?",
+    ],
+)
+def test_a_name_addressed_or_a_word_in_capitals_does_not_stop_an_answer(
+    extractive: Engine, fixture_kb: Path, question: str
+) -> None:
+    result = extractive.answer(question)
+    assert result.status is Status.ANSWERED, result.answer
+    assert "don't mention" not in result.answer
+    assert result.citations[0].source == "knowledge/cn-li-v-liu.md"
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+def test_an_invented_case_is_still_declined_by_name(extractive: Engine) -> None:
+    result = extractive.answer("What did the court hold in Zorblatt v. Quenmore?")
+    assert result.status is Status.NO_ANSWER
+    assert "Zorblatt" in result.answer and "Quenmore" in result.answer
+    assert result.citations == []
+
+
+def test_the_weather_is_never_answered(extractive: Engine) -> None:
+    result = extractive.answer("What's the weather in Beijing tomorrow?")
+    assert result.status in {Status.OUT_OF_SCOPE, Status.NO_ANSWER}
+    assert result.citations == []
+    assert "Beijing Internet Court" not in result.answer
+
+
+# -- an event the sources do not report -----------------------------------------------------------
+
+
+def test_a_decision_the_sources_do_not_report_is_said_to_be_unreported(
+    extractive: Engine, fixture_kb: Path
+) -> None:
+    article = (fixture_kb / "cn-li-v-liu.md").read_text(encoding="utf-8")
+    assert "Court of Appeal" not in article and "appeal" not in article.lower()  # nothing to report
+    result = extractive.answer("What did the Court of Appeal decide in Li v. Liu?")
+    assert result.status is Status.NO_ANSWER
+    assert result.answer.startswith("My sources don't report that")
+    assert result.answer.startswith(UNREPORTED_TEXT)
+    assert len(result.citations) == 1
+    cite = result.citations[0]
+    assert cite.source == "knowledge/cn-li-v-liu.md"
+    assert QuoteChecker(fixture_kb)(cite)
+    assert result.answer.rstrip().endswith("[1]")
+    assert "Court of Appeal" not in result.answer
+
+
+def test_a_decision_the_sources_do_report_is_answered(extractive: Engine, fixture_kb: Path) -> None:
+    result = extractive.answer("What did the Beijing Internet Court decide in Li v. Liu?")
+    assert result.status is Status.ANSWERED
+    assert "held that the AI-generated image was a protected work" in result.answer
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+# -- a dispute of the asker's own ----------------------------------------------------------------
+
+
+def test_a_personal_dispute_opens_with_the_lawyer_referral_then_cited_sentences(
+    extractive: Engine, fixture_kb: Path
+) -> None:
+    result = extractive.answer("Someone threatened to sue me over my AI image, what should I do?")
+    assert result.status is Status.ANSWERED
+    assert result.answer.startswith(PERSONAL_REFERRAL + "\n\n")
+    after = result.answer[len(PERSONAL_REFERRAL) :].strip()
+    assert re.search(r"\[\d+\]$", after)
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+def test_a_general_question_has_no_lawyer_referral(extractive: Engine) -> None:
+    result = extractive.answer("Can an AI-generated image be protected by copyright in China?")
+    assert result.status is Status.ANSWERED
+    assert PERSONAL_REFERRAL not in result.answer
+
+
+# -- other languages ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "source"),
+    [
+        ("Kann ein Werk ohne menschlichen Urheber in den USA geschützt werden?", "knowledge/us-thaler.md"),
+        ("Wer ist der Urheber eines mit KI erstellten Bildes in China?", "knowledge/cn-li-v-liu.md"),
+    ],
+)
+def test_a_german_question_is_answered_from_the_english_sources_with_a_note(
+    extractive: Engine, fixture_kb: Path, question: str, source: str
+) -> None:
+    result = extractive.answer(question)
+    assert result.status is Status.ANSWERED, result.answer
+    assert ENGLISH_SOURCES_NOTE in result.note
+    assert result.citations[0].source == source
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+def test_an_english_answer_carries_no_language_note(extractive: Engine) -> None:
+    result = extractive.answer("Can a work without a human author be protected in the US?")
+    assert result.status is Status.ANSWERED
+    assert ENGLISH_SOURCES_NOTE not in result.note
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Darf ich mit KI erstellte Bilder verkaufen?",
+        "Puis-je vendre des images générées par l'IA ?",
+    ],
+)
+def test_a_question_about_ai_in_another_language_is_not_called_off_topic(
+    extractive: Engine, question: str
+) -> None:
+    """ "KI" and "IA" are AI: the question is on our subject, whether or not the sources answer it."""
+    result = extractive.answer(question)
+    assert result.status in {Status.ANSWERED, Status.NO_ANSWER}, result.answer
+
+
+# -- the shape of an extractive answer -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can an AI-generated image be protected by copyright in China?",
+        "Who owns a computer-generated work in the UK?",
+        "Do I have to label AI-generated images in the EU?",
+        "Can a picture made by an AI system on its own be registered in the US?",
+        "Did the publishers have to give permission for keeping scanned volumes?",
+        "Who is the author of an AI picture in China, the UK and the US?",
+    ],
+)
+def test_each_paragraph_is_a_where_label_and_verbatim_cited_sentences(
+    extractive: Engine, fixture_kb: Path, question: str
+) -> None:
+    result = extractive.answer(question)
+    assert result.status is Status.ANSWERED, result.answer
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+# -- front-matter questions --------------------------------------------------------------------
+
+ZAPDRAW_QUESTION = "Can I sell pictures I made with Zapdraw?"
+ZAPDRAW_BODY = """# Zapdraw membership terms
+
+Zapdraw's subscription terms let paying members use generated artwork commercially, including on merchandise and in advertising. Members on the free tier receive a non-commercial licence only, and the company keeps a licence to show every output in its public gallery.
+
+## Status
+
+The terms were last revised in March 2025 and apply worldwide.
+"""
+ZAPDRAW = f"""---
+title: "Zapdraw membership terms"
+url: https://example.org/zapdraw/terms
+publisher: Zapdraw
+published: 2025-03-01
+jurisdiction: INTL
+kind: terms
+questions: ["{ZAPDRAW_QUESTION}"]
+---
+{ZAPDRAW_BODY}"""
+MARKET = """---
+title: "Selling pictures at craft markets"
+url: https://example.org/markets
+publisher: Makers Weekly
+published: 2024-05-10
+jurisdiction: US
+kind: article
+---
+# Selling pictures at craft markets
+
+Artists who sell pictures they made by hand at weekend craft markets in the United States usually need a seller's permit from their state. Many market organisers also ask sellers to carry liability insurance before they can rent a stall.
+"""
+
+
+@pytest.fixture
+def zapdraw_kb(tmp_path: Path) -> Path:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "zapdraw-terms.md").write_text(ZAPDRAW, encoding="utf-8")
+    (knowledge / "craft-markets.md").write_text(MARKET, encoding="utf-8")
+    return knowledge
+
+
+def question_records(indexer: Indexer) -> list[str]:
+    pointer = store.read_pointer(indexer.client, indexer.settings)
+    assert pointer is not None
+    collection = indexer.client.get_collection(pointer.active, embedding_function=None)
+    got = collection.get(where={"record": QUESTION_RECORD}, include=["documents"])
+    return list(got["documents"] or [])
+
+
+def test_front_matter_questions_find_their_article_and_are_never_quoted(
+    zapdraw_kb: Path, make_settings: Callable[..., Settings], local_embeddings: LocalEmbeddings
+) -> None:
+    settings = make_settings(knowledge_dir=zapdraw_kb)
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    first = indexer.reindex()
+    assert question_records(indexer) == [ZAPDRAW_QUESTION]
+    engine = Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+    for question in (
+        "Am I allowed to sell the pictures I make with Zapdraw?",
+        "can i sell pics i made on zapdraw",
+    ):
+        hits = engine.retriever.search(question, k=5)
+        assert hits[0].source == "knowledge/zapdraw-terms.md", [h.source for h in hits]
+        result = engine.answer(question)
+        assert result.status is Status.ANSWERED, result.answer
+        assert "knowledge/zapdraw-terms.md" in {c.source for c in result.citations}
+        assert "paying members use generated artwork commercially" in result.answer
+        shown = [result.answer, *(c.quote for c in result.citations)]
+        assert not any(ZAPDRAW_QUESTION in text or "questions:" in text for text in shown)
+        assert all(QuoteChecker(zapdraw_kb)(c) for c in result.citations)
+
+    # The question is a record of its own: the index holds one more record than chunks.
+    chunks_only = first.chunks - 1
+    (zapdraw_kb / "zapdraw-terms.md").write_text(
+        ZAPDRAW.replace(f'questions: ["{ZAPDRAW_QUESTION}"]\n', ""), encoding="utf-8"
+    )
+    second = indexer.reindex()
+    assert question_records(indexer) == []
+    assert second.chunks == chunks_only
+    assert engine.retriever.corpus().questions == 0
+    hits = engine.retriever.search(ZAPDRAW_QUESTION, k=5)
+    assert all(h.asked == 0.0 for h in hits)  # no article is lifted by a question any more
+
+
+# -- a model's claims are checked against the passage they cite -----------------------------------
+
+QUESTION = "Can an AI-generated image be protected by copyright in China?"
+
+
+@pytest.fixture
+def llm_engine(
+    llm: LLMServer, make_settings: Callable[..., Settings], kb: Path, local_embeddings: LocalEmbeddings
+) -> Engine:
+    settings = make_settings(
+        openai_base_url=llm.base_url,
+        openai_api_key="sk-test-key",
+        openai_model="test-model",
+        openai_timeout_seconds=5.0,
+        openai_max_retries=0,
+    )
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+
+def li_v_liu_number(engine: Engine, llm: LLMServer) -> int:
+    """The number the engine gives the Li v. Liu passage for QUESTION (retrieval is deterministic)."""
+    engine.answer(QUESTION)  # the server's default reply: "The sources don't cover this."
+    prompt = llm.requests[-1]["messages"][-1]["content"]
+    for line in prompt.splitlines():
+        if line.startswith("[") and "Li v. Liu" in line:
+            return int(line[1 : line.index("]")])
+    raise AssertionError(f"Li v. Liu was not among the passages:\n{prompt}")
+
+
+def test_a_claim_that_shares_almost_no_words_with_its_passage_is_dropped(
+    llm_engine: Engine, llm: LLMServer
+) -> None:
+    n = li_v_liu_number(llm_engine, llm)
+    llm.script(
+        Reply(
+            f"Every subscriber may freely resell generated artwork worldwide without any restriction [{n}]."
+        )
+    )
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.NO_ANSWER
+    assert result.citations == []
+    assert "resell" not in result.answer
+
+
+def test_a_claim_that_restates_its_passage_is_kept_and_an_unsupported_one_beside_it_dropped(
+    llm_engine: Engine, llm: LLMServer, kb: Path
+) -> None:
+    n = li_v_liu_number(llm_engine, llm)
+    kept = "In November 2023 the Beijing Internet Court held that the AI-generated image was a protected work"
+    llm.script(
+        Reply(
+            f"{kept} [{n}]. Every subscriber may freely resell generated artwork worldwide without restriction [{n}]."
+        )
+    )
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.ANSWERED and result.mode == "llm"
+    assert result.answer == f"{kept} [1]."
+    assert [c.source for c in result.citations] == ["knowledge/cn-li-v-liu.md"]
+    assert "Beijing Internet Court" in result.citations[0].quote
+    assert QuoteChecker(kb)(result.citations[0])
