@@ -331,7 +331,9 @@ def test_without_a_model_source_text_is_only_ever_shown_as_a_cited_quote(
     assert all(check(c) for c in result.citations)
     by_n = {c.n: c for c in result.citations}
     for paragraph in result.answer.split("\n\n"):
-        paragraph = answering.WHERE_LABEL.sub("", paragraph, count=1)  # "US, 2025: " says where a rule is from
+        paragraph = answering.WHERE_LABEL.sub(
+            "", paragraph, count=1
+        )  # "US, 2025: " says where a rule is from
         pieces = re.findall(r"(.+?) \[(\d+)\](?: |$)", paragraph)
         assert "".join(f"{t} [{n}] " for t, n in pieces).strip() == paragraph  # every sentence cited
         for text, n in pieces:

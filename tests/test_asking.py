@@ -40,13 +40,17 @@ def test_greetings_and_thanks_around_the_question_are_cut(question: str, ask: st
     assert read(question).ask == ask
 
 
-def test_quoted_lines_are_dropped_when_the_asker_wrote_something_of_their_own() -> None:
-    asked = read(
-        "> The Office will not register works produced by a machine.\n"
-        "Does that mean my Midjourney pictures cannot be registered?"
-    )
-    assert asked.ask == "Does that mean my Midjourney pictures cannot be registered?"
+def test_quoted_lines_are_dropped_when_the_asker_wrote_a_question_of_their_own() -> None:
+    own = "If I paint over my Midjourney pictures by hand for weeks, can the result be registered in the US?"
+    asked = read(f"> The Office will not register works produced by a machine.\n{own}")
+    assert asked.ask == own
     assert "Office" not in asked.ask
+
+
+def test_a_short_question_that_leans_on_a_quote_keeps_the_quote() -> None:
+    """ "> meaningful human authorship / How is this defined?": the subject is in the quote."""
+    asked = read("> meaningful human authorship\n\nHow is this defined?")
+    assert asked.ask == "meaningful human authorship How is this defined?"
 
 
 def test_a_question_of_only_quoted_lines_keeps_them() -> None:

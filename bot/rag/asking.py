@@ -92,6 +92,7 @@ GLOSSARY: dict[str, str] = {
     "derechos": "rights copyright", "autor": "author", "obra": "work", "protegido": "protected",
     "protegida": "protected", "entrenamiento": "training", "demanda": "lawsuit", "voz": "voice",
     "imagen": "image", "imágenes": "images", "generada": "generated", "generado": "generated",
+    "generadas": "generated", "generados": "generated", "vender": "sell", "entrenar": "train",
     "direitos": "rights copyright", "autorais": "copyright", "imagem": "image", "diritto": "copyright",
     "d'autore": "copyright author", "immagini": "images",
     # Chinese, Japanese, Korean (substrings)
@@ -151,6 +152,11 @@ def read(question: str) -> Ask:
         if part:
             parts.append(part)
     ask = _ask_of(parts) or body or text
+    quoted = [line.lstrip(" >") for line in lines if line.lstrip().startswith(">")]
+    if quoted and unquoted and len(tokens(ask)) < MIN_ASK_TOKENS // 2:
+        ask = " ".join(
+            " ".join([*quoted, ask]).split()
+        )  # "> meaningful human authorship / How is this defined?"
     language = language_of(text)
     english = english_terms(text) if language != "en" else []
     return Ask(

@@ -226,6 +226,9 @@ class Engine:
             return Answer(text, Status.REFUSED, refusal, "extractive")
         if jurisdiction:
             jurisdiction = jurisdiction.strip().upper() or None
+        elsewhere = scope.uncovered(text)
+        if elsewhere:
+            return Answer(text, Status.NO_ANSWER, elsewhere, "extractive")
         asked = asking.read(text)
         query = asked.query
         rewritten = self._rewrite(asked, history)
@@ -249,14 +252,18 @@ class Engine:
                 raise  # a bug or a provider's failure is not "the index is unavailable"
             raise StoreUnavailable(store.describe_store_error(self.settings, error)) from error
         best = max(hits, key=lambda h: h.dense, default=None)
-        on_topic = scope.mentions_topic(text) or (best is not None and best.dense >= TOPIC_FLOOR)
+        on_topic = (
+            scope.mentions_topic(text)
+            or scope.mentions_topic(" ".join(asked.english_terms))
+            or (best is not None and best.dense >= TOPIC_FLOOR)
+        )
         if not on_topic:
             context = context_of(hits)
             return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive", context=context)
         retrieved = [h.source for h in hits]
         strong = [h for h in hits if self._relevant(h, asked.language)]
         corpus = self.retriever.corpus()
-        unknown = scope.unknown_names(asked.ask, corpus.idf, corpus.has_phrase)
+        unknown = scope.unknown_names(asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name)
         if not strong or unknown:
             message = NO_ANSWER_TEXT
             if unknown:

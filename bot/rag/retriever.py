@@ -41,6 +41,7 @@ JURISDICTION_BONUS = 0.25 / (RRF_K + 3)
 QUESTION_CANDIDATES = 8
 QUESTION_MIN = 0.65
 _CHUNKS_ONLY: dict[str, Any] = {"record": {"$ne": QUESTION_RECORD}}
+_SQUASH = re.compile(r"[\W_]+")
 _NAME_WORD = re.compile(r"\b[A-Z][\w'-]*")
 _CASE_NAME_NEXT = re.compile(r"(?<!\s)\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
 
@@ -83,10 +84,17 @@ class _Corpus:
     questions: int = 0  # front-matter question records in the collection (not in the lists above)
     lead: dict[str, int] = field(default_factory=dict)  # source -> index of its first chunk
     max_idf: float = 0.0
+    _squashed: str | None = None
 
     def has_phrase(self, phrase: str) -> bool:
         """Whether any chunk contains the phrase (case and spacing aside)."""
         return " ".join(phrase.lower().split()) in self.lowered
+
+    def has_name(self, name: str) -> bool:
+        """Whether any chunk contains the name, punctuation aside ("OpenRAILM" is "OpenRAIL-M")."""
+        if self._squashed is None:
+            self._squashed = _SQUASH.sub("", self.lowered)
+        return _SQUASH.sub("", name.lower()) in self._squashed
 
 
 class HybridRetriever:

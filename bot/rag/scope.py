@@ -88,6 +88,30 @@ TOPIC_WORDS = frozenset(
 ) | frozenset(["版权", "著作权", "人工智能", "著作権", "저작권", "인공지능", "生成"])
 
 
+# Subjects next to ours that the sources do not cover: the bot says so rather than quoting
+# copyright passages that share a few words ("AI as an inventor" is patent law).
+UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"\b(inventors?|inventions?|inventorship|patentab\w*|patent(ed|ing)?\s+(an?|the|my|it|this|that|law|"
+            r"laws|office|system|protection|application|claims?))\b",
+            re.I,
+        ),
+        re.compile(r"\bcopyright|\blicen[cs]", re.I),
+        "My sources cover copyright and the rules around it for AI, not patent law, so I can't answer "
+        "questions about patents or AI inventors.",
+    ),
+]
+
+
+def uncovered(question: str) -> str | None:
+    """The message for a question about a neighbouring subject the sources do not cover."""
+    for about, unless, message in UNCOVERED:
+        if about.search(question) and not unless.search(question):
+            return message
+    return None
+
+
 def refusal(question: str) -> str | None:
     """The refusal message when the question asks for something we will not do, else None."""
     for pattern, message in REFUSALS:
@@ -104,7 +128,7 @@ def mentions_topic(question: str) -> bool:
     return any(t in TOPIC_WORDS for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
 
 
-_NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive|Code))\b")
+_NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive))\b")
 _NAME = r"([A-Z][\w'-]+(?:\s+(?:[A-Z][\w'-]+|of|de|von))*)"
 # Where a capitalised word stands as a party, court, case or country of a rule: "Zorblatt v.
 # Quenmore", "the PixelDream lawsuit", "Mexico's rules", "sued by Zorblatt". A capitalised word
@@ -122,10 +146,21 @@ _LEGAL_ABBREVIATIONS = frozenset(
 )
 
 
+# Names of products, models, files and repositories: "PixArt", "Lora_Trainer.ipynb",
+# "moshi/personaplex". A model or tool the sources never mention is one they cannot speak for.
+_PRODUCT = re.compile(
+    r"\b(?!Mc[A-Z]|Mac[A-Z])[A-Za-z]*[a-z][A-Z]\w*"
+    r"|\b\w+_\w+(?:\.\w+)?"
+    r"|\b[a-z][\w-]{2,}/[a-z][\w-]{2,}\b"
+    r"|\b\w+\.(?:ipynb|py|js|safetensors|ckpt|gguf)\b"
+)
+
+
 def unknown_names(
     question: str,
     vocabulary: set[str] | dict[str, float],
     has_phrase: Callable[[str], bool] = lambda _p: True,
+    has_name: Callable[[str], bool] = lambda _n: True,
 ) -> list[str]:
     """Names of parties, courts, laws or countries that no source mentions (an invented case, a
     statute we do not have, a country we do not cover): the sources cannot cover the question.
@@ -144,4 +179,9 @@ def unknown_names(
                 if token in _LEGAL_ABBREVIATIONS or word in names:
                     continue
                 names.append(word)
+    for match in _PRODUCT.finditer(question):
+        name = match.group(0)
+        parts = [p for p in re.split(r"[/]", name) if p]
+        if all(not has_name(p) for p in parts) and name not in names:
+            names.append(name)
     return names
