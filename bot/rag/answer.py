@@ -272,6 +272,14 @@ GENERIC_COURTS = frozenset(
 )
 
 
+_YET = re.compile(r"\b(yet|so far|already|by now)\b", re.I)
+
+
+def asks_whether_yet(question: str) -> bool:
+    """ "Has the court ruled yet?": for such a question, an event not reported is the answer."""
+    return bool(_YET.search(question))
+
+
 def asks_about_event(question: str) -> bool:
     """Whether the question asks what a court decided, how much was paid or whether they settled."""
     return any(p.search(question) for p in (_EVENT_COURT, _EVENT_AMOUNT, _EVENT_SETTLED))
@@ -286,7 +294,12 @@ def unreported_event(question: str, hits: Sequence[Hit]) -> re.Pattern[str] | No
     court = _EVENT_COURT.search(question)
     if court:
         name = " ".join((court.group("court") or court.group("court2") or "").lower().split())
-        name = re.sub(r"^(the|a|an|this|that|its|their|in|of)\s+", "", name)
+        name = re.sub(
+            r"^((the|a|an|this|that|its|their|in|of|eu|us|u\.s\.|uk|european|american|british|"
+            r"chinese|german|japanese|indian|\w+'s)\s+)+",
+            "",
+            name,
+        )
         if name not in GENERIC_COURTS:
             # "The Court of Appeal held ...", "... held (D.C. Circuit, 2025)": the court named and
             # a decision, close together in one sentence
@@ -298,10 +311,18 @@ def unreported_event(question: str, hits: Sequence[Hit]) -> re.Pattern[str] | No
             undotted = [t.replace(".", "") for t in texts]  # "D.C. Circuit", "U.S. Supreme Court"
             if not any(said.search(t) and not _NOT_YET.search(t) for t in undotted):
                 return re.compile(rf"\b{court_name}\b", re.I)
-    # An amount or a settlement counts where a sentence names the parties asked about too.
+    # An amount or a settlement counts in an article that names the parties asked about.
     names = name_tokens(question)
     needed = min(2, len(names))
-    about = [t for t in texts if len(names & set(tokens(t))) >= needed]
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for hit in hits:
+        by_source[hit.source].extend(s.text for s in hit_sentences(hit))
+    about = [
+        t
+        for sentences_of in by_source.values()
+        if len(names & set(tokens(" ".join(sentences_of)))) >= needed
+        for t in sentences_of
+    ]
     if _EVENT_AMOUNT.search(question) and not any(_AMOUNT.search(t) for t in about):
         return _SETTLED
     if _EVENT_SETTLED.search(question) and not any(_SETTLED.search(t) for t in about):

@@ -49,6 +49,7 @@ MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quot
 ANY_HEADING = re.compile("")
 MAX_REWRITE_CHARS = 400
 UNREPORTED_TEXT = "My sources don't report that. The latest they have:"
+NOT_YET_TEXT = "Not as far as my sources report. The latest they have:"
 PERSONAL_REFERRAL = (
     "For a dispute of your own (a claim, a notice, a threat to sue, or suing someone), talk to a "
     "qualified lawyer where you live; many bar associations run referral services. In general, my "
@@ -339,6 +340,11 @@ class Engine:
         cite = answering.citation(1, hit, answering.Quote(sentence.text, sentence.start, sentence.end))
         label = answering.where_from(hit)
         line = f"{label}: {answering.plain(sentence.text)}" if label else answering.plain(sentence.text)
+        if answering.asks_whether_yet(asked.ask):  # "has it ruled yet?": "not that my sources report"
+            return Answer(
+                text, Status.ANSWERED, f"{NOT_YET_TEXT}\n\n{line} [1]", "extractive", [cite],
+                retrieved=retrieved, context=context_of(hits),
+            )  # fmt: skip
         return Answer(
             text,
             Status.NO_ANSWER,
