@@ -263,7 +263,7 @@ _NOT_YET = re.compile(
 )
 _AMOUNT = re.compile(
     r"(\$|€|£|¥|\bRMB\b|\bUSD\b|\bEUR\b|\bdollars?\b|\beuros?\b|\bpounds\b|\byuan\b|\brupees\b|\bcrore\b)"
-    r"|\b\d[\d,.]*\s*(million|billion|bn|m)\b",
+    r"|(?<![\d,.])\d[\d,.]{0,20}\s{0,3}(million|billion|bn|m)\b",
     re.I,
 )
 _SETTLED = re.compile(r"\bsettle(d|ment|ments)?\b", re.I)

@@ -151,7 +151,7 @@ _LEGAL_ABBREVIATIONS = frozenset(
 _PRODUCT = re.compile(
     r"\b(?!Mc[A-Z]|Mac[A-Z])[A-Za-z]*[a-z][A-Z]\w*"
     r"|\b\w+_\w+(?:\.\w+)?"
-    r"|\b[a-z][\w-]{2,}/[a-z][\w-]{2,}\b"
+    r"|\b[a-z][\w-]{2,40}/[a-z][\w-]{2,40}\b"
     r"|\b\w+\.(?:ipynb|py|js|safetensors|ckpt|gguf)\b"
 )
 
