@@ -272,3 +272,14 @@ def test_no_bare_domain_addresses(path: Path) -> None:
         addresses += re.findall(r"https://\S+", sources.group(1))
     bare = [u for u in addresses if bare_domain(u)]
     assert not bare, f"bare-domain addresses: {bare}"
+
+
+@pytest.mark.parametrize("path", ARTICLES, ids=lambda p: p.name)
+def test_article_opens_with_in_short_naming_where_and_when(path: Path) -> None:
+    """A quote-only answer shows an article's first sentence first: it must answer, and say
+    where and when."""
+    _, body = front_matter(path)
+    first_section = re.search(r"^## (.+)$", body, re.M)
+    assert first_section and first_section.group(1).strip() == "In short"
+    opening = body[first_section.end() :].strip().split("\n", 1)[0]
+    assert re.search(r"\b(1[89]|20)\d\d\b", opening), f"no year in: {opening[:120]}"
