@@ -149,6 +149,23 @@ def llm_server() -> Iterator[LLMServer]:
 
 
 @pytest.fixture
+def llm_engine(
+    llm: LLMServer, make_settings: Callable[..., Settings], kb: Path, local_embeddings: LocalEmbeddings
+) -> Engine:
+    """An engine over the fixture knowledge (embedded store) that answers with the test model server."""
+    settings = make_settings(
+        openai_base_url=llm.base_url,
+        openai_api_key="sk-test-key",
+        openai_model="test-model",
+        openai_timeout_seconds=1.0,
+        openai_max_retries=1,
+    )
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+
+@pytest.fixture
 def llm(llm_server: LLMServer) -> Iterator[LLMServer]:
     """The OpenAI-compatible server, emptied of scripts before and after each test."""
     llm_server.reset()

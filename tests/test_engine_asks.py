@@ -323,22 +323,6 @@ def test_front_matter_questions_find_their_article_and_are_never_quoted(
 QUESTION = "Can an AI-generated image be protected by copyright in China?"
 
 
-@pytest.fixture
-def llm_engine(
-    llm: LLMServer, make_settings: Callable[..., Settings], kb: Path, local_embeddings: LocalEmbeddings
-) -> Engine:
-    settings = make_settings(
-        openai_base_url=llm.base_url,
-        openai_api_key="sk-test-key",
-        openai_model="test-model",
-        openai_timeout_seconds=5.0,
-        openai_max_retries=0,
-    )
-    indexer = Indexer(settings, embeddings=local_embeddings)
-    indexer.reindex()
-    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
-
-
 def li_v_liu_number(engine: Engine, llm: LLMServer) -> int:
     """The number the engine gives the Li v. Liu passage for QUESTION (retrieval is deterministic)."""
     engine.answer(QUESTION)  # the server's default reply: "The sources don't cover this."

@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
-from bot.rag.embeddings import LocalEmbeddings
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, PERSONAL_REFERRAL, Engine
 from bot.rag.evaluate import QuoteChecker
-from bot.rag.indexer import Indexer
 from bot.rag.types import Answer, AnswerDelta, Status, Turn
 from tests.llm_server import LLMServer, Reply
 
 QUESTION = "Can an AI-generated image be protected by copyright in China?"
-
-
-@pytest.fixture
-def llm_engine(
-    llm: LLMServer, make_settings: Callable[..., Settings], kb: Path, local_embeddings: LocalEmbeddings
-) -> Engine:
-    settings = make_settings(
-        openai_base_url=llm.base_url,
-        openai_api_key="sk-test-key",
-        openai_model="test-model",
-        openai_timeout_seconds=1.0,
-        openai_max_retries=1,
-    )
-    indexer = Indexer(settings, embeddings=local_embeddings)
-    indexer.reindex()
-    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
 
 
 def passage_number(llm: LLMServer, source_title: str) -> int:
