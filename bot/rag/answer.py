@@ -15,7 +15,15 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.rag.retriever import Hit, name_tokens
-from bot.rag.text import ABBREVIATION, ABBREVIATION_WINDOW, Sentence, plain, sentences, tokens
+from bot.rag.text import (
+    ABBREVIATION,
+    ABBREVIATION_WINDOW,
+    Sentence,
+    jurisdictions_in,
+    plain,
+    sentences,
+    tokens,
+)
 from bot.rag.types import Citation, Turn
 
 MAX_QUOTE_CHARS = 600
@@ -228,9 +236,7 @@ def extractive(
         lo, hi = picked[0].start, picked[-1].end
         quote = Quote(hit.body[lo - base : hi - base], lo, hi)
         cites.append(citation(n, hit, quote))
-        label = where_from(hit)
-        text = " ".join(f"{plain(p.text)} [{n}]" for p in picked)
-        parts.append(f"{label}: {text}" if label else text)
+        parts.append(labelled(hit, " ".join(f"{plain(p.text)} [{n}]" for p in picked)))
     return "\n\n".join(parts), cites
 
 
@@ -358,6 +364,13 @@ JURISDICTION_NAMES = {
 
 # The start of a quoted line that says where its rule comes from ("China, 2023: ").
 WHERE_LABEL = re.compile(r"^[A-Z][A-Za-z ]{1,20}(?:, \d{4})?: ")
+
+
+def labelled(hit: Hit, text: str) -> str:
+    """Quoted text, opened with where its rule comes from ("US, 2025: ...") unless it says so
+    itself: "Canada's Supreme Court ..." quoted from an article on a US case is not a US rule."""
+    label = "" if jurisdictions_in(text) else where_from(hit)
+    return f"{label}: {text}" if label else text
 
 
 def where_from(hit: Hit) -> str:

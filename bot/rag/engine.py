@@ -338,8 +338,7 @@ class Engine:
             return Answer(text, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", retrieved=retrieved)
         hit, sentence = hits[best.hit], best.sentence
         cite = answering.citation(1, hit, answering.Quote(sentence.text, sentence.start, sentence.end))
-        label = answering.where_from(hit)
-        line = f"{label}: {answering.plain(sentence.text)}" if label else answering.plain(sentence.text)
+        line = answering.labelled(hit, answering.plain(sentence.text))
         if answering.asks_whether_yet(asked.ask):  # "has it ruled yet?": "not that my sources report"
             return Answer(
                 text, Status.ANSWERED, f"{NOT_YET_TEXT}\n\n{line} [1]", "extractive", [cite],
