@@ -29,15 +29,16 @@ REAL = ROOT / "tests" / "eval" / "real.jsonl"
 OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 # The real set's dev part (94 questions), extractive, as reached when the floor was set.
 REAL_FLOORS = {
-    "fact_recall_answer": 0.43,
+    "fact_recall_answer": 0.46,
     "fact_recall_context": 0.71,
-    "right_source_cited": 0.63,
+    "right_source_cited": 0.65,
     "answer_rate": 0.93,
     "decline_accuracy": 0.26,
     "citation_validity": 1.0,
 }
-# The older set: answers now quote up to six sentences from more files, so citation precision is
-# lower than the 0.63 of the four-sentence answers (the real set's fact recall rose with it).
+# The older set: answers now quote up to six sentences from more files (and lean less on the
+# first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
+# real set's fact recall in the answer rose with it (0.206 -> 0.481 on the dev part).
 OWN_FLOORS = {
     "hit@1": 0.90,
     "hit@5": 0.99,
@@ -45,7 +46,7 @@ OWN_FLOORS = {
     "answer_rate": 0.96,
     "decline_accuracy": 0.94,
     "citation_validity": 1.0,
-    "citation_precision": 0.47,
+    "citation_precision": 0.40,
 }
 
 

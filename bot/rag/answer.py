@@ -181,7 +181,10 @@ def score_sentences(
     for (i, s), sim in zip(candidates, dense, strict=True):
         present = set(tokens(s.text))
         lexical = sum(w for t, w in weights.items() if t in present) / total
-        score = 0.65 * float(sim) + 0.35 * lexical + (0.1 if i == 0 else -0.02 * i)
+        # A small lift for the best passage, a smaller fall for later ones: with ten passages a
+        # stronger rank bias kept answers to the first article (facts in the answer 0.44 -> 0.48
+        # on the real dev set with this one).
+        score = 0.65 * float(sim) + 0.35 * lexical + (0.05 if i == 0 else -0.01 * i)
         heading = str(hits[i].meta.get("headings", ""))
         if _LEAD_HEADING.search(heading):
             score += 0.06 if s.start == first_of[i] else 0.03
