@@ -46,7 +46,6 @@ TOPIC_FLOOR = 0.30
 PASSAGES = 10
 MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
 
-ANY_HEADING = re.compile("")
 MAX_REWRITE_CHARS = 400
 UNREPORTED_TEXT = "My sources don't report that. The latest they have:"
 NOT_YET_TEXT = "Not as far as my sources report. The latest they have:"
@@ -309,24 +308,23 @@ class Engine:
 
     def _articles(self, hits: list[Hit], n: int) -> list[Hit]:
         """The passages, then every other chunk of the first `n` files among them."""
-        have = {h.id for h in hits}
         out = list(hits)
         for source in list(dict.fromkeys(h.source for h in hits))[:n]:
-            best = next(h for h in hits if h.source == source)
-            for chunk in self.retriever.section(source, ANY_HEADING):
-                if chunk.id not in have:
-                    chunk.dense, chunk.asked, chunk.fused = best.dense, best.asked, best.fused
-                    out.append(chunk)
+            out += self._more_of(next(h for h in hits if h.source == source), out)
         return out
 
     def _with_status(self, hits: list[Hit]) -> list[Hit]:
         """The passages, with the Status section of the best one's article added when missing."""
-        top = hits[0]
-        have = {h.id for h in hits}
-        extra = [h for h in self.retriever.section(top.source, answering.STATUS_HEADING) if h.id not in have]
+        extra = self._more_of(hits[0], hits, answering.STATUS_HEADING)
+        return [hits[0], *extra[:2], *hits[1:]]
+
+    def _more_of(self, like: Hit, have: list[Hit], heading: re.Pattern[str] | None = None) -> list[Hit]:
+        """Chunks of `like`'s file not in `have` (under `heading` if given), scored as `like`."""
+        ids = {h.id for h in have}
+        extra = [h for h in self.retriever.section(like.source, heading) if h.id not in ids]
         for hit in extra:
-            hit.dense, hit.asked, hit.fused = top.dense, top.asked, top.fused
-        return [top, *extra[:2], *hits[1:]]
+            hit.dense, hit.asked, hit.fused = like.dense, like.asked, like.fused
+        return extra
 
     def _unreported(
         self, text: str, asked: asking.Ask, hits: list[Hit], retrieved: list[str], about: re.Pattern[str]

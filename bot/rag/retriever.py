@@ -82,7 +82,7 @@ class _Corpus:
     df: dict[str, int] = field(default_factory=dict)
     lowered: str = ""  # all chunk texts, lower-cased, for phrase look-ups
     questions: int = 0  # front-matter question records in the collection (not in the lists above)
-    lead: dict[str, int] = field(default_factory=dict)  # source -> index of its first chunk
+    by_source: dict[str, list[int]] = field(default_factory=dict)  # source -> its chunks, in order
     max_idf: float = 0.0
     _squashed: str | None = None
 
@@ -147,10 +147,9 @@ class HybridRetriever:
             questions=len(ids) - len(keep),
         )
         for i, meta in enumerate(corpus.metas):
-            source = str(meta.get("source", ""))
-            lead = corpus.lead.get(source)
-            if lead is None or int(meta.get("start", 0)) < int(corpus.metas[lead].get("start", 0)):
-                corpus.lead[source] = i
+            corpus.by_source.setdefault(str(meta.get("source", "")), []).append(i)
+        for chunks in corpus.by_source.values():
+            chunks.sort(key=lambda i: int(corpus.metas[i].get("start", 0)))
         corpus.lowered = "\n".join(" ".join(t.lower().split()) for t in corpus.texts)
         tokenised = [tokens(t) for t in corpus.texts]
         corpus.token_sets = [set(t) for t in tokenised]
@@ -197,10 +196,10 @@ class HybridRetriever:
                     hits[hit.id] = hit
         asked = self.asked_sources(corpus, query_vector, jurisdiction)
         index_of = {cid: i for i, cid in enumerate(corpus.ids)}
-        for source in asked:
-            lead = corpus.lead.get(source)
-            if lead is not None and corpus.ids[lead] not in hits:
-                hits[corpus.ids[lead]] = Hit(corpus.ids[lead], corpus.texts[lead], corpus.metas[lead])
+        for source in asked:  # the article's opening passage comes along
+            for lead in corpus.by_source.get(source, [])[:1]:
+                if corpus.ids[lead] not in hits:
+                    hits[corpus.ids[lead]] = Hit(corpus.ids[lead], corpus.texts[lead], corpus.metas[lead])
         query_tokens = tokens(query)
         if corpus.bm25 is not None and query_tokens:
             scores = corpus.bm25.get_scores(query_tokens)
@@ -244,13 +243,14 @@ class HybridRetriever:
         ranked = sorted(hits.values(), key=lambda h: h.fused, reverse=True)
         return spread(ranked, k=k, per_source=per_source, boost=boost)
 
-    def section(self, source: str, heading: re.Pattern[str]) -> list[Hit]:
-        """The chunks of one file under a heading that matches (e.g. its Status section)."""
+    def section(self, source: str, heading: re.Pattern[str] | None = None) -> list[Hit]:
+        """The chunks of one file in order, or only those under a heading that matches (e.g. its
+        Status section)."""
         corpus = self.corpus()
         return [
             Hit(corpus.ids[i], corpus.texts[i], corpus.metas[i])
-            for i, meta in enumerate(corpus.metas)
-            if meta.get("source") == source and heading.search(str(meta.get("headings", "")))
+            for i in corpus.by_source.get(source, [])
+            if heading is None or heading.search(str(corpus.metas[i].get("headings", "")))
         ]
 
     def asked_sources(
