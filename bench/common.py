@@ -46,7 +46,7 @@ CLEAN_ENV = (
 
 def answerable_questions(count: int) -> list[str]:
     """`count` answerable questions of the dev set, spread evenly across it."""
-    from bot.rag import evaluate
+    from bot.eval import evaluate
 
     rows = [r for r in evaluate.read_questions(QUESTIONS) if r.get("expect") == "answer"]
     step = max(1, len(rows) // count)

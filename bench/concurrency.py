@@ -28,10 +28,10 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
-from bot.rag.embeddings import LocalEmbeddings
+from bot.core.types import Answer, Status
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
-from bot.rag.types import Answer, Status
 from tests.llm_server import LLMServer, Reply
 
 CONTENT = "The sources say a person can own what they made with AI as a tool [1]."

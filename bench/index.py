@@ -30,9 +30,9 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
-from bot.rag import loader
-from bot.rag.embeddings import LocalEmbeddings
-from bot.rag.indexer import Indexer
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
+from bot.knowledge import loader
 
 
 def chunk_texts(knowledge_dir: Path) -> list[str]:

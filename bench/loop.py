@@ -31,9 +31,9 @@ from bench.common import (
     write_result,
 )
 from bot.config import Settings
+from bot.core.types import Answer, Status
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
-from bot.rag.types import Answer, Status
 
 PERIOD = 0.010
 COLUMNS = ("seconds", "max_stall_ms", "p99_ms", "over_50ms", "over_100ms", "ticks")

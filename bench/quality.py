@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import KNOWLEDGE, QUESTIONS, make_settings, quiet_logs, scratch, table, write_result
-from bot.rag import baselines, evaluate
-from bot.rag.embeddings import LocalEmbeddings
-from bot.rag.indexer import Indexer
+from bot.eval import baselines, evaluate
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
 
 
 def main() -> None:

@@ -37,12 +37,12 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
-from bot.rag import evaluate
-from bot.rag.embeddings import LocalEmbeddings
+from bot.core.text import jurisdictions_in
+from bot.core.types import Status
+from bot.eval import evaluate
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import PASSAGES, Engine
-from bot.rag.indexer import Indexer
-from bot.rag.text import jurisdictions_in
-from bot.rag.types import Status
 
 COLD_QUESTION = "Can an AI-generated image be protected by copyright in China?"
 

@@ -50,11 +50,12 @@ from bench.common import (
     write_result,
 )
 from bench.proposals import PostingsBM25, install_paged_get
-from bot.rag import evaluate, loader
-from bot.rag.embeddings import LocalEmbeddings
+from bot.core.text import jurisdictions_in, sentences, tokens
+from bot.eval import evaluate
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
+from bot.knowledge import loader
 from bot.rag.engine import PASSAGES, Engine
-from bot.rag.indexer import Indexer
-from bot.rag.text import jurisdictions_in, sentences, tokens
 
 SECTIONS_PER_FILE = 10
 CODES = ["CN", "US", "EU", "DE", "UK", "JP", "IN", "CA", "AU", "KR", "INTL"]

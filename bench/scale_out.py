@@ -111,7 +111,7 @@ def main() -> None:
         return
 
     from bot.config import Settings
-    from bot.rag.indexer import Indexer
+    from bot.index.indexer import Indexer
     from tests.chroma_server import ChromaServer
 
     with tempfile.TemporaryDirectory() as tmp:

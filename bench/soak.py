@@ -37,11 +37,11 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
-from bot.rag.embeddings import LocalEmbeddings
+from bot.core.types import Answer
+from bot.eval.evaluate import QuoteChecker
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, Engine
-from bot.rag.evaluate import QuoteChecker
-from bot.rag.indexer import Indexer
-from bot.rag.types import Answer
 from tests.llm_server import LLMServer, Reply
 
 QUESTION_FILES = (ROOT / "tests" / "eval" / "questions.jsonl", ROOT / "tests" / "eval" / "abuse.jsonl")

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "commands": cmd_commands,
         "sync": cmd_sync,
     }[args.command]
-    from bot.rag.errors import EngineError
+    from bot.core.errors import EngineError
 
     try:
         return int(handler(settings, args))
@@ -146,7 +146,7 @@ class ProgressBar:
 
 
 def _indexer(settings: Settings) -> Any:
-    from bot.rag.indexer import Indexer
+    from bot.index.indexer import Indexer
 
     return Indexer(settings)
 
@@ -172,8 +172,8 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.rag import fetch
-    from bot.rag.library import SourceError
+    from bot.knowledge import fetch
+    from bot.knowledge.library import SourceError
 
     options = fetch.settings_options(settings)
     options["allow_private"] = options["allow_private"] or args.allow_private
@@ -203,7 +203,7 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
 
 def _engine_ready(settings: Settings, quiet: bool) -> Any:
     """The engine, with the index built first when there is none (so the quickstart is one command)."""
-    from bot.rag import store
+    from bot.index import store
     from bot.rag.engine import Engine
 
     indexer = _indexer(settings)
@@ -252,7 +252,7 @@ def render_text(result: Any) -> str:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.rag import evaluate
+    from bot.eval import evaluate
 
     try:
         rows = evaluate.read_questions(args.file, args.split)
@@ -280,7 +280,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 def _eval_baselines(settings: Settings, engine: Any, rows: list[dict[str, Any]], as_json: bool) -> int:
     """Ours and the three baselines on the same index and questions: one table."""
-    from bot.rag import baselines
+    from bot.eval import baselines
 
     if not any("expect" in row for row in rows):
         print("error: --baselines needs questions with gold fields (expect, sources, kind)", file=sys.stderr)

@@ -16,9 +16,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 from bot.config import Settings
-from bot.rag.embeddings import CountingEmbeddings, LocalEmbeddings
+from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
 from tests.chroma_server import ChromaServer
 from tests.llm_server import LLMServer
 from tests.postgres_server import PostgresMissing, PostgresServer

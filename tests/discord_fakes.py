@@ -20,9 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.discordbot.client import AnswerBot
-from bot.discordbot.feedback import FeedbackStore
-from bot.rag.types import (
+from bot.core.types import (
     Answer,
     AnswerDelta,
     Citation,
@@ -33,6 +31,8 @@ from bot.rag.types import (
     Status,
     Turn,
 )
+from bot.discordbot.client import AnswerBot
+from bot.discordbot.feedback import FeedbackStore
 
 BOT_ID = 424242424242424242
 GUILD_ID = 100000000000000001

@@ -24,11 +24,11 @@ import sys
 from typing import Any
 
 from bot.config import Settings
+from bot.core.types import Answer, Progress, Status
 from bot.discordbot.feedback import FeedbackStore
-from bot.rag import store
+from bot.index import store
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
-from bot.rag.types import Answer, Progress, Status
 
 
 def send(message: dict[str, Any]) -> None:

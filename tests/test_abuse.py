@@ -25,6 +25,9 @@ import pytest
 
 import bot as bot_package
 from bot.config import Settings
+from bot.core.errors import QuestionError
+from bot.core.text import plain, sentences
+from bot.core.types import Answer, ReindexReport, Status
 from bot.discordbot import runner
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.admin import AdminCog
@@ -33,16 +36,13 @@ from bot.discordbot.cogs.mention import MentionCog
 from bot.discordbot.errors import TryAgainLater, UserFacingError
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.guards import Gate
+from bot.eval.evaluate import QuoteChecker
+from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
+from bot.index.indexer import Indexer
+from bot.knowledge import loader
+from bot.knowledge.library import MAX_SOURCE_BYTES, SourceError
 from bot.rag import answer as answering
-from bot.rag import loader
-from bot.rag.embeddings import CountingEmbeddings, LocalEmbeddings
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, Engine
-from bot.rag.errors import QuestionError
-from bot.rag.evaluate import QuoteChecker
-from bot.rag.indexer import Indexer
-from bot.rag.library import MAX_SOURCE_BYTES, SourceError
-from bot.rag.text import plain, sentences
-from bot.rag.types import Answer, ReindexReport, Status
 from tests.conftest import FIXTURE_KNOWLEDGE
 from tests.discord_fakes import (
     BOT_ID,

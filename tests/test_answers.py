@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.errors import QuestionError
+from bot.core.types import DISCLAIMER, Status
+from bot.eval.evaluate import QuoteChecker
 from bot.rag.answer import verify
 from bot.rag.engine import Engine
-from bot.rag.errors import QuestionError
-from bot.rag.evaluate import QuoteChecker
 from bot.rag.retriever import Hit
-from bot.rag.types import DISCLAIMER, Status
 
 
 def test_extractive_answer_cites_every_sentence_with_verbatim_quotes(engine: Engine, kb: Path) -> None:

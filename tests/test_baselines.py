@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from bot.rag import baselines
-from bot.rag.embeddings import CountingEmbeddings, LocalEmbeddings
+from bot.core.types import Answer, Status
+from bot.eval import baselines
+from bot.eval.evaluate import Answerer, QuoteChecker
+from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.evaluate import Answerer, QuoteChecker
-from bot.rag.indexer import Indexer
-from bot.rag.types import Answer, Status
 
 
 @pytest.fixture

@@ -15,14 +15,14 @@ import pytest
 from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter
 
+from bot.core.types import Failure
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.admin import AdminCog
 from bot.discordbot.errors import ADMINS_ONLY, NotAdmin, UserFacingError
 from bot.discordbot.indexing import AlreadyRunning
 from bot.discordbot.views import SourcesPager
-from bot.rag import fetch
-from bot.rag.library import SourceError, save_source
-from bot.rag.types import Failure
+from bot.knowledge import fetch
+from bot.knowledge.library import SourceError, save_source
 from tests.discord_fakes import (
     ADMIN_ROLE_ID,
     USER_ID,

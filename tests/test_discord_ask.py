@@ -9,11 +9,11 @@ from typing import Any
 import discord
 import pytest
 
+from bot.core.errors import IndexNotReady
+from bot.core.types import DISCLAIMER, Status
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.errors import PLACEHOLDER_PENDING, TryAgainLater, UserFacingError
-from bot.rag.errors import IndexNotReady
-from bot.rag.types import DISCLAIMER, Status
 from tests.discord_fakes import (
     CHANNEL_ID,
     GUILD_ID,

@@ -8,13 +8,13 @@ from unittest.mock import AsyncMock, MagicMock
 
 import discord
 
+from bot.core.types import DISCLAIMER
 from bot.discordbot.cogs.admin import AdminCog
 from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.views import QuotesButton
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
-from bot.rag.types import DISCLAIMER
 from tests.discord_fakes import embed_text, final_edit, invoke, make_bot, make_interaction
 
 NEW_SOURCE = b"""# Court of Appeal rules on AI music

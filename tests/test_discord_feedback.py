@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.types import Turn
 from bot.discordbot.feedback import FeedbackCounts, FeedbackStore, default_url
 from bot.discordbot.views import QuotesButton, VoteButton, answer_view
-from bot.rag.types import Turn
 from tests.discord_fakes import (
     CHANNEL_ID,
     GUILD_ID,

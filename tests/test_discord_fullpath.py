@@ -17,11 +17,11 @@ import pytest
 from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter
 
+from bot.core.types import DISCLAIMER, Status
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.errors import ADMINS_ONLY
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.views import answer_view
-from bot.rag.types import DISCLAIMER, Status
 from tests.discord_fakes import (
     APP_ID,
     BOT_ID,

@@ -9,10 +9,10 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
+from bot.core.types import Turn
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.mention import USAGE, MentionCog
-from bot.discordbot.formatting import THINKING
-from bot.rag.types import Turn
+from bot.discordbot.rendering import THINKING
 from tests.discord_fakes import (
     BOT_ID,
     CHANNEL_ID,

@@ -15,15 +15,15 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
+from bot.core.text import jurisdictions_in, plain, sentences
+from bot.core.types import Answer, Status
+from bot.eval.evaluate import QuoteChecker
+from bot.index import store
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
+from bot.knowledge.loader import QUESTION_RECORD
 from bot.rag import answer as answering
-from bot.rag import store
-from bot.rag.embeddings import LocalEmbeddings
 from bot.rag.engine import ENGLISH_SOURCES_NOTE, PERSONAL_REFERRAL, UNREPORTED_TEXT, Engine
-from bot.rag.evaluate import QuoteChecker
-from bot.rag.indexer import Indexer
-from bot.rag.loader import QUESTION_RECORD
-from bot.rag.text import jurisdictions_in, plain, sentences
-from bot.rag.types import Answer, Status
 from tests.conftest import FIXTURE_KNOWLEDGE
 from tests.llm_server import LLMServer, Reply
 

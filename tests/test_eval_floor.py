@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.rag import evaluate
-from bot.rag.embeddings import LocalEmbeddings
+from bot.eval import evaluate
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

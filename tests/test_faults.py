@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.rag.embeddings import LocalEmbeddings
+from bot.core.errors import StoreDamaged, StoreUnavailable
+from bot.core.types import Status
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.errors import StoreDamaged, StoreUnavailable
-from bot.rag.indexer import Indexer
-from bot.rag.types import Status
 from tests.chroma_server import ChromaServer
 from tests.conftest import ROOT, SETTING_NAMES
 

@@ -22,11 +22,11 @@ import pytest
 import yaml
 
 from bot.config import Settings
-from bot.rag import fetch, loader
+from bot.core.types import Status
+from bot.index.indexer import Indexer
+from bot.knowledge import fetch, loader, safe_http
+from bot.knowledge.library import SourceError
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
-from bot.rag.library import SourceError
-from bot.rag.types import Status
 from tests.test_loader import minimal_pdf
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
@@ -157,7 +157,7 @@ def site() -> Iterator[Site]:
     server.close()
 
 
-class TestNetwork(fetch.Network):
+class TestNetwork(safe_http.Network):
     """Names resolve to the addresses given; every connection goes to the local server."""
 
     __test__ = False  # not a test class, whatever its name
@@ -168,21 +168,21 @@ class TestNetwork(fetch.Network):
         self.resolved: list[str] = []
         self.dialled: list[str] = []
 
-    def resolve(self, host: str, port: int) -> list[fetch.IPAddress]:
+    def resolve(self, host: str, port: int) -> list[safe_http.IPAddress]:
         self.resolved.append(host)
         if host in self.names:
             return [ipaddress.ip_address(a) for a in self.names[host]]
         return super().resolve(host, port)  # address literals
 
-    def address_for(self, ip: fetch.IPAddress, port: int) -> tuple[str, int]:
+    def address_for(self, ip: safe_http.IPAddress, port: int) -> tuple[str, int]:
         self.dialled.append(str(ip))
         return "127.0.0.1", self.site.port
 
 
-class NoNetwork(fetch.Network):
+class NoNetwork(safe_http.Network):
     """Fails the test if the fetcher tries to look anything up."""
 
-    def resolve(self, host: str, port: int) -> list[fetch.IPAddress]:
+    def resolve(self, host: str, port: int) -> list[safe_http.IPAddress]:
         raise AssertionError(f"the fetcher looked up {host}")
 
 
@@ -226,8 +226,8 @@ class NoNetwork(fetch.Network):
     ],
 )
 def test_address_classification(address: str, public: bool) -> None:
-    assert fetch.is_public_address(address) is public
-    assert fetch.is_public_address(ipaddress.ip_address(address)) is public
+    assert safe_http.is_public_address(address) is public
+    assert safe_http.is_public_address(ipaddress.ip_address(address)) is public
 
 
 @pytest.mark.parametrize(
@@ -245,7 +245,7 @@ def test_address_classification(address: str, public: bool) -> None:
 )
 def test_only_http_and_https_addresses_are_fetched(url: str) -> None:
     with pytest.raises(SourceError, match=r"Only http and https|no host name|spaces|user name"):
-        fetch.fetch_source(url, allow_private=True, network=NoNetwork())
+        safe_http.fetch_source(url, allow_private=True, network=NoNetwork())
 
 
 # -- private addresses ------------------------------------------------------------------------------
@@ -255,10 +255,10 @@ def test_loopback_is_refused_by_default_and_fetched_only_when_allowed(site: Site
     url = site.page("/page", ARTICLE)
 
     with pytest.raises(SourceError, match="That address points to a private network"):
-        fetch.fetch_source(url)
+        safe_http.fetch_source(url)
     assert site.requests == []  # refused before connecting
 
-    fetched = fetch.fetch_source(url, allow_private=True)
+    fetched = safe_http.fetch_source(url, allow_private=True)
     assert fetched.final_url == url and fetched.content_type == "text/html"
     assert fetched.title == "Harlow v. Brightline Records: no copyright in a song written by AI"
     assert fetched.data == ARTICLE.encode()
@@ -269,7 +269,7 @@ def test_a_public_name_is_fetched_from_the_checked_address_with_its_own_host_hea
     site.page("/article", ARTICLE)
     network = TestNetwork(site, {"news.test": [PUBLIC]})
 
-    fetched = fetch.fetch_source(f"http://news.test:{site.port}/article", network=network)
+    fetched = safe_http.fetch_source(f"http://news.test:{site.port}/article", network=network)
 
     assert fetched.final_url == f"http://news.test:{site.port}/article"
     assert network.dialled == [PUBLIC]
@@ -292,7 +292,7 @@ def test_a_redirect_into_a_private_network_is_refused(site: Site, target: str) -
     network = TestNetwork(site, {"news.test": [PUBLIC], "intranet.test": ["10.0.0.7"]})
 
     with pytest.raises(SourceError, match="That address points to a private network"):
-        fetch.fetch_source(f"http://news.test:{site.port}/start", network=network)
+        safe_http.fetch_source(f"http://news.test:{site.port}/start", network=network)
 
     assert site.paths() == ["/start"]  # the private hop was never requested
     assert network.dialled == [PUBLIC]
@@ -302,14 +302,14 @@ def test_a_redirect_to_another_scheme_is_refused(site: Site) -> None:
     site.redirect("/start", "file:///etc/passwd")
     network = TestNetwork(site, {"news.test": [PUBLIC]})
     with pytest.raises(SourceError, match="Only http and https"):
-        fetch.fetch_source(f"http://news.test:{site.port}/start", network=network)
+        safe_http.fetch_source(f"http://news.test:{site.port}/start", network=network)
 
 
 def test_a_name_with_any_private_address_among_its_addresses_is_refused(site: Site) -> None:
     site.page("/page", ARTICLE)
     network = TestNetwork(site, {"mixed.test": [PUBLIC, "10.0.0.1"]})
     with pytest.raises(SourceError, match="private network"):
-        fetch.fetch_source(f"http://mixed.test:{site.port}/page", network=network)
+        safe_http.fetch_source(f"http://mixed.test:{site.port}/page", network=network)
     assert network.dialled == [] and site.requests == []
 
 
@@ -318,13 +318,13 @@ def test_the_address_checked_is_the_address_connected_to(site: Site) -> None:
     site.page("/page", ARTICLE)
 
     class Rebinding(TestNetwork):
-        def resolve(self, host: str, port: int) -> list[fetch.IPAddress]:
+        def resolve(self, host: str, port: int) -> list[safe_http.IPAddress]:
             answer = PUBLIC if not self.resolved else "127.0.0.1"
             self.resolved.append(host)
             return [ipaddress.ip_address(answer)]
 
     network = Rebinding(site, {})
-    fetch.fetch_source(f"http://rebind.test:{site.port}/page", network=network)
+    safe_http.fetch_source(f"http://rebind.test:{site.port}/page", network=network)
     assert network.resolved == ["rebind.test"] and network.dialled == [PUBLIC]
 
 
@@ -337,7 +337,7 @@ def test_https_checks_the_certificate_against_the_name_while_connecting_to_the_a
         trusted = ssl.create_default_context(cadata=TLS_CERT)
         network = TestNetwork(site, {"secure.test": [PUBLIC], "other.test": [PUBLIC]})
 
-        fetched = fetch.fetch_source(
+        fetched = safe_http.fetch_source(
             f"https://secure.test:{site.port}/page", network=network, ssl_context=trusted
         )
         assert fetched.data == ARTICLE.encode()
@@ -345,9 +345,9 @@ def test_https_checks_the_certificate_against_the_name_while_connecting_to_the_a
         assert network.dialled == [PUBLIC]  # the connection: the checked address
 
         with pytest.raises(SourceError, match="The server's security certificate is not valid"):
-            fetch.fetch_source(f"https://other.test:{site.port}/page", network=network, ssl_context=trusted)
+            safe_http.fetch_source(f"https://other.test:{site.port}/page", network=network, ssl_context=trusted)
         with pytest.raises(SourceError, match="The server's security certificate is not valid"):
-            fetch.fetch_source(f"https://secure.test:{site.port}/page", network=network)  # untrusted
+            safe_http.fetch_source(f"https://secure.test:{site.port}/page", network=network)  # untrusted
         assert len(site.requests) == 1
     finally:
         site.close()
@@ -359,7 +359,7 @@ def test_redirects_are_followed_to_the_page(site: Site) -> None:
     site.page("/article", ARTICLE)
     network = TestNetwork(site, {"news.test": [PUBLIC]})
 
-    fetched = fetch.fetch_source(f"http://news.test:{site.port}/old", network=network)
+    fetched = safe_http.fetch_source(f"http://news.test:{site.port}/old", network=network)
 
     assert fetched.final_url == f"http://news.test:{site.port}/article"
     assert site.paths() == ["/old", "/moved", "/article"]
@@ -368,7 +368,7 @@ def test_redirects_are_followed_to_the_page(site: Site) -> None:
 def test_more_than_five_redirects_are_refused(site: Site) -> None:
     site.redirect("/loop", "/loop")
     with pytest.raises(SourceError, match="redirected more than 5 times"):
-        fetch.fetch_source(site.url("/loop"), allow_private=True)
+        safe_http.fetch_source(site.url("/loop"), allow_private=True)
     assert site.paths() == ["/loop"] * 6
 
 
@@ -388,7 +388,7 @@ def test_a_body_that_never_ends_is_cut_off_at_the_size_limit(site: Site) -> None
     site.routes["/huge"] = endless
 
     with pytest.raises(SourceError, match=r"The page is larger than 100 KB"):
-        fetch.fetch_source(site.url("/huge"), allow_private=True, max_bytes=100 * 1024, timeout=60)
+        safe_http.fetch_source(site.url("/huge"), allow_private=True, max_bytes=100 * 1024, timeout=60)
 
     assert site.hung_up.wait(10)  # the client hung up while the server was still sending
     assert site.sent >= 100 * 1024
@@ -397,7 +397,7 @@ def test_a_body_that_never_ends_is_cut_off_at_the_size_limit(site: Site) -> None
 def test_a_declared_size_over_the_limit_is_refused_before_reading(site: Site) -> None:
     site.page("/big", "<p>small really</p>", content_length=str(50 * 1024 * 1024))
     with pytest.raises(SourceError, match=r"The page is larger than 10 MB"):
-        fetch.fetch_source(site.url("/big"), allow_private=True)
+        safe_http.fetch_source(site.url("/big"), allow_private=True)
 
 
 def test_a_compressed_body_is_limited_by_its_decoded_size(site: Site) -> None:
@@ -405,12 +405,12 @@ def test_a_compressed_body_is_limited_by_its_decoded_size(site: Site) -> None:
     assert len(bomb) < 100 * 1024
     site.page("/bomb", bomb, content_encoding="gzip")
     with pytest.raises(SourceError, match=r"larger than 100 KB"):
-        fetch.fetch_source(site.url("/bomb"), allow_private=True, max_bytes=100 * 1024)
+        safe_http.fetch_source(site.url("/bomb"), allow_private=True, max_bytes=100 * 1024)
 
 
 def test_a_compressed_page_is_decoded(site: Site) -> None:
     site.page("/gz", gzip.compress(ARTICLE.encode()), content_encoding="gzip")
-    assert fetch.fetch_source(site.url("/gz"), allow_private=True).data == ARTICLE.encode()
+    assert safe_http.fetch_source(site.url("/gz"), allow_private=True).data == ARTICLE.encode()
 
 
 def test_a_server_that_never_answers_times_out(site: Site) -> None:
@@ -419,7 +419,7 @@ def test_a_server_that_never_answers_times_out(site: Site) -> None:
 
     site.routes["/silent"] = silent
     with pytest.raises(SourceError, match=r"The server took too long \(the limit is 0.5 s\)"):
-        fetch.fetch_source(site.url("/silent"), allow_private=True, timeout=0.5)
+        safe_http.fetch_source(site.url("/silent"), allow_private=True, timeout=0.5)
 
 
 def test_a_server_that_trickles_forever_hits_the_total_time_limit(site: Site) -> None:
@@ -436,12 +436,12 @@ def test_a_server_that_trickles_forever_hits_the_total_time_limit(site: Site) ->
 
     site.routes["/trickle"] = trickle
     with pytest.raises(SourceError, match="The server took too long"):
-        fetch.fetch_source(site.url("/trickle"), allow_private=True, timeout=0.5)
+        safe_http.fetch_source(site.url("/trickle"), allow_private=True, timeout=0.5)
 
 
 def test_http_errors_are_reported_plainly(site: Site) -> None:
     with pytest.raises(SourceError, match="The server answered 404 Not Found"):
-        fetch.fetch_source(site.url("/missing"), allow_private=True)
+        safe_http.fetch_source(site.url("/missing"), allow_private=True)
 
 
 def test_a_closed_port_is_reported_plainly(site: Site) -> None:
@@ -449,7 +449,7 @@ def test_a_closed_port_is_reported_plainly(site: Site) -> None:
     url = closed.url("/x")
     closed.close()
     with pytest.raises(SourceError, match="Could not connect to the server"):
-        fetch.fetch_source(url, allow_private=True)
+        safe_http.fetch_source(url, allow_private=True)
 
 
 # -- storing ----------------------------------------------------------------------------------------
@@ -604,4 +604,4 @@ def test_a_large_ascii_page_without_a_charset_is_read_as_ascii(site: Site, tmp_p
 def test_decoding_prefers_what_the_page_says_then_utf8(
     data: bytes, charset: str, html: bool, expected: str
 ) -> None:
-    assert expected in fetch._decode(data, charset, html=html)
+    assert expected in safe_http.decode(data, charset, html=html)

@@ -10,12 +10,12 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import create_engine
 
 from bot.config import Settings
-from bot.rag import locks, store
-from bot.rag.embeddings import CountingEmbeddings
+from bot.core.errors import IndexNotReady, ReindexBusy
+from bot.core.types import Progress, Status
+from bot.index import locks, store
+from bot.index.embeddings import CountingEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.errors import IndexNotReady, ReindexBusy
-from bot.rag.indexer import Indexer
-from bot.rag.types import Progress, Status
 
 
 def chunks_of(indexer: Indexer) -> dict[str, int]:

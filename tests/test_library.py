@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.rag.library import (
+from bot.knowledge.library import (
     MAX_SOURCE_BYTES,
     SourceError,
     SourceFile,
@@ -16,7 +16,7 @@ from bot.rag.library import (
     remove_source,
     save_source,
 )
-from bot.rag.loader import load_file, parse_front_matter
+from bot.knowledge.loader import load_file, parse_front_matter
 
 META = {
     "title": "Court rules on AI art",

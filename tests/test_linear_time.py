@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.discordbot.formatting import split_message
+from bot.core.text import plain, sentences
+from bot.discordbot.splitting import split_message
+from bot.knowledge import loader
 from bot.rag import answer as answering
-from bot.rag import loader
 from bot.rag.retriever import Hit, name_tokens
-from bot.rag.text import plain, sentences
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 RE_CALLS = {"compile", "sub", "subn", "search", "match", "fullmatch", "split", "findall", "finditer"}

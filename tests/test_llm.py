@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.types import Answer, AnswerDelta, Status, Turn
+from bot.eval.evaluate import QuoteChecker
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, PERSONAL_REFERRAL, Engine
-from bot.rag.evaluate import QuoteChecker
-from bot.rag.types import Answer, AnswerDelta, Status, Turn
 from tests.llm_server import LLMServer, Reply
 
 QUESTION = "Can an AI-generated image be protected by copyright in China?"

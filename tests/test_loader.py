@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.rag import loader
+from bot.knowledge import loader
 
 
 def write(path: Path, text: str) -> Path:

@@ -25,11 +25,12 @@ from langchain_core.embeddings import Embeddings
 from sqlalchemy import create_engine, text
 
 from bot.config import Settings
+from bot.core.errors import ReindexBusy
+from bot.core.types import Answer, Status
 from bot.discordbot.feedback import FeedbackStore
-from bot.rag import loader, locks, store
-from bot.rag.errors import ReindexBusy
-from bot.rag.indexer import Indexer
-from bot.rag.types import Answer, Status
+from bot.index import locks, store
+from bot.index.indexer import Indexer
+from bot.knowledge import loader
 from tests.chroma_server import ChromaServer
 from tests.conftest import FIXTURE_KNOWLEDGE, ROOT, SETTING_NAMES, start_postgres
 from tests.postgres_server import PostgresServer

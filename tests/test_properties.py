@@ -2,7 +2,7 @@
 
 Front matter, the model's citations, sentence and chunk offsets, and the HTML reader: for any
 input, they fail only in the documented way and every offset points at the text it claims to.
-Message splitting has its own properties in test_discord_formatting.py.
+Message splitting has its own properties in test_discord_rendering.py.
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.rag import loader
+from bot.core.errors import QuestionError
+from bot.core.text import sentences
+from bot.knowledge import loader
+from bot.knowledge.loader import LoadError, parse_front_matter
 from bot.rag.answer import _MARKER, _split_claims, verify
 from bot.rag.engine import validate_question
-from bot.rag.errors import QuestionError
-from bot.rag.loader import LoadError, parse_front_matter
 from bot.rag.retriever import Hit
 from bot.rag.scope import refusal, unknown_names
-from bot.rag.text import sentences
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SLOW = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

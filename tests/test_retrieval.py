@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.rag.embeddings import CountingEmbeddings
+from bot.core.types import Status
+from bot.index.embeddings import CountingEmbeddings
+from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.indexer import Indexer
-from bot.rag.types import Status
 
 DISTRACTORS = {
     f"court-{i}.md": f"# Ruling {i}\n\nThe court said that an AI-generated picture needs human creative choices "

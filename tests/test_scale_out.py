@@ -13,8 +13,8 @@ from bot.discordbot.client import AnswerBot, ShardedAnswerBot, bot_class
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.indexing import IndexRunner
 from bot.discordbot.schedule import ReindexSchedule
-from bot.rag.embeddings import CountingEmbeddings
-from bot.rag.indexer import Indexer
+from bot.index.embeddings import CountingEmbeddings
+from bot.index.indexer import Indexer
 
 
 def make_bot(settings: Settings) -> AnswerBot:

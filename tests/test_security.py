@@ -26,20 +26,22 @@ import pytest
 
 from bot import logs
 from bot.config import Settings
+from bot.core.errors import StoreUnavailable
+from bot.core.types import AnswerDelta, Status, Turn
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.cogs.mention import MentionCog
 from bot.discordbot.errors import UserFacingError, describe
 from bot.discordbot.feedback import FeedbackStore
-from bot.discordbot.formatting import answer_text, split_message
+from bot.discordbot.rendering import answer_text
+from bot.discordbot.splitting import split_message
+from bot.index import store
+from bot.index.embeddings import LocalEmbeddings
+from bot.index.indexer import Indexer
+from bot.knowledge import loader
+from bot.knowledge.library import SourceError, save_source
 from bot.rag import answer as answering
-from bot.rag import loader, store
-from bot.rag.embeddings import LocalEmbeddings
 from bot.rag.engine import Engine
-from bot.rag.errors import StoreUnavailable
-from bot.rag.indexer import Indexer
-from bot.rag.library import SourceError, save_source
-from bot.rag.types import AnswerDelta, Status, Turn
 from tests.discord_fakes import (
     BOT_ID,
     CHANNEL_ID,
@@ -589,7 +591,7 @@ async def test_answers_previews_and_echoes_neither_mask_links_nor_mention(tmp_pa
 def test_quotes_neither_mask_links_nor_mention() -> None:
     from dataclasses import replace
 
-    from bot.discordbot.formatting import quotes_messages
+    from bot.discordbot.rendering import quotes_messages
     from tests.discord_fakes import LI_V_LIU
 
     for text in quotes_messages([replace(LI_V_LIU, quote=HOSTILE_ANSWER)]):

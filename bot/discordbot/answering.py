@@ -15,20 +15,14 @@ from typing import Any, Protocol
 
 import discord
 
+from bot.core.types import Answer, AnswerDelta, Status, Turn
 from bot.discordbot.errors import PLACEHOLDER_PENDING, describe
 from bot.discordbot.feedback import FeedbackStore
-from bot.discordbot.formatting import (
-    DECLINE_DEFAULTS,
-    THINKING,
-    answer_embed,
-    answer_text,
-    split_message,
-    stream_preview,
-)
+from bot.discordbot.rendering import DECLINE_DEFAULTS, THINKING, answer_embed, answer_text, stream_preview
 from bot.discordbot.services import AnswerEngine
+from bot.discordbot.splitting import split_message
 from bot.discordbot.views import answer_view
 from bot.logs import redact
-from bot.rag.types import Answer, AnswerDelta, Status, Turn
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.core.errors import EngineError
+from bot.knowledge.library import SourceError
 from bot.logs import redact
-from bot.rag.errors import EngineError
-from bot.rag.library import SourceError
 
 log = logging.getLogger(__name__)
 

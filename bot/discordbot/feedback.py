@@ -39,8 +39,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 
 from bot.config import Settings
-from bot.rag.locks import create_tables
-from bot.rag.types import Answer, Citation, Turn
+from bot.core.types import Answer, Citation, Turn
+from bot.index.locks import create_tables
 
 log = logging.getLogger(__name__)
 

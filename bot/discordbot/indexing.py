@@ -9,9 +9,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 
+from bot.core.types import Progress, ReindexReport
 from bot.discordbot.errors import UserFacingError
 from bot.discordbot.services import IndexerLike
-from bot.rag.types import Progress, ReindexReport
 
 log = logging.getLogger(__name__)
 

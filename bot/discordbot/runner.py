@@ -14,9 +14,9 @@ from typing import Any
 import discord
 
 from bot.config import Settings
+from bot.core.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
 from bot.discordbot.client import AnswerBot, bot_class
 from bot.discordbot.feedback import FeedbackStore
-from bot.rag.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,8 @@ def _token(settings: Settings) -> str | None:
 
 
 async def _serve(settings: Settings, token: str) -> None:
+    from bot.index.indexer import Indexer
     from bot.rag.engine import Engine  # heavy: imported only when the bot really runs
-    from bot.rag.indexer import Indexer
 
     engine = await asyncio.to_thread(Engine, settings)
     indexer = await asyncio.to_thread(Indexer, settings)

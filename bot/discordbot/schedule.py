@@ -10,8 +10,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from bot.core.errors import EngineError
 from bot.discordbot.indexing import AlreadyRunning, IndexRunner
-from bot.rag.errors import EngineError
 
 log = logging.getLogger(__name__)
 

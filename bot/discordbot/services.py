@@ -1,6 +1,6 @@
 """What the Discord layer needs from the answer engine, as structural types.
 
-`bot.rag.engine.Engine` and `bot.rag.indexer.Indexer` satisfy these; tests pass small fakes.
+`bot.rag.engine.Engine` and `bot.index.indexer.Indexer` satisfy these; tests pass small fakes.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
-from bot.rag.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
+from bot.core.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
 
 
 class AnswerEngine(Protocol):

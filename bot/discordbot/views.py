@@ -18,8 +18,8 @@ import discord
 
 from bot.discordbot import errors
 from bot.discordbot.feedback import UnknownAnswer
-from bot.discordbot.formatting import page_count, quotes_messages, sources_page_embed
-from bot.rag.library import SourceFile
+from bot.discordbot.rendering import page_count, quotes_messages, sources_page_embed
+from bot.knowledge.library import SourceFile
 
 if TYPE_CHECKING:
     from bot.discordbot.client import AnswerBot

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from bot.rag.retriever import Hit, name_tokens
-from bot.rag.text import (
+from bot.core.text import (
     ABBREVIATION,
     ABBREVIATION_WINDOW,
     Sentence,
@@ -24,7 +23,8 @@ from bot.rag.text import (
     sentences,
     tokens,
 )
-from bot.rag.types import Citation, Turn
+from bot.core.types import Citation, Turn
+from bot.rag.retriever import Hit, name_tokens
 
 MAX_QUOTE_CHARS = 600
 # The longest model reply read: OPENAI_MAX_TOKENS (1,200 by default) is about 5,000 characters of

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.rag.text import sentences, tokens
+from bot.core.text import sentences, tokens
 
 # Sentences that carry no ask: greetings, thanks, disclaimers about the asker.
 _PLEASANTRY = re.compile(

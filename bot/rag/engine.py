@@ -20,13 +20,14 @@ from langchain_core.embeddings import Embeddings
 
 from bot import logs
 from bot.config import Settings
+from bot.core.errors import EngineError, QuestionError, StoreUnavailable
+from bot.core.text import jurisdictions_in
+from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
+from bot.index import store
+from bot.index.embeddings import make_embeddings
 from bot.rag import answer as answering
-from bot.rag import asking, scope, store
-from bot.rag.embeddings import make_embeddings
-from bot.rag.errors import EngineError, QuestionError, StoreUnavailable
+from bot.rag import asking, scope
 from bot.rag.retriever import Hit, HybridRetriever
-from bot.rag.text import jurisdictions_in
-from bot.rag.types import Answer, AnswerDelta, Citation, Status, Turn
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from langchain_core.embeddings import Embeddings
 from rank_bm25 import BM25Okapi
 
 from bot.config import Settings
-from bot.rag import store
-from bot.rag.errors import IndexNotReady
-from bot.rag.loader import QUESTION_RECORD
-from bot.rag.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
+from bot.core.errors import IndexNotReady
+from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
+from bot.index import store
+from bot.knowledge.loader import QUESTION_RECORD
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.rag.text import tokens
+from bot.core.text import tokens
 
 REFUSALS: list[tuple[re.Pattern[str], str]] = [
     (

@@ -1,7 +1,7 @@
 """Admin commands: `/reindex [full]` and `/sources add|list|remove|stats`.
 
 `/sources add` takes an attached file with its metadata, or only a `url` to fetch a web page or
-PDF (see `bot.rag.fetch`, which refuses private and local addresses unless allowed).
+PDF (see `bot.knowledge.fetch`, which refuses private and local addresses unless allowed).
 
 Hidden from non-admins by default permissions (Manage Server) and enforced again here, because
 a server's admins can let anyone see a command: the check below is the real gate.
@@ -19,25 +19,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core.types import Progress, ReindexReport
 from bot.discordbot.errors import NotAdmin, UserFacingError, defer, respond
-from bot.discordbot.formatting import (
-    progress_text,
-    reindex_embed,
-    stats_embed,
-    truncate,
-)
 from bot.discordbot.guards import is_admin
 from bot.discordbot.indexing import AlreadyRunning, ProgressSink
+from bot.discordbot.rendering import progress_text, reindex_embed, stats_embed, truncate
 from bot.discordbot.views import SourcesPager
-from bot.rag import fetch
-from bot.rag.library import (
+from bot.knowledge import fetch
+from bot.knowledge.library import (
     MAX_SOURCE_BYTES,
     check_name,
     list_sources,
     remove_source,
     save_source,
 )
-from bot.rag.types import Progress, ReindexReport
 
 if TYPE_CHECKING:
     from bot.discordbot.client import AnswerBot

@@ -14,9 +14,9 @@ from discord.ext import commands
 
 from bot.discordbot.answering import Asked, InteractionTarget
 from bot.discordbot.errors import UserFacingError, defer
-from bot.discordbot.formatting import JURISDICTIONS
 from bot.discordbot.guards import allowed_channels_text, channel_allowed, clean_question
-from bot.rag.library import list_sources
+from bot.discordbot.rendering import JURISDICTIONS
+from bot.knowledge.library import list_sources
 
 if TYPE_CHECKING:
     from bot.discordbot.client import AnswerBot

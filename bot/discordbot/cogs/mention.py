@@ -10,16 +10,17 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import re
 from typing import TYPE_CHECKING, Literal
 
 import discord
 from discord.ext import commands
 
+from bot.core.types import Turn
 from bot.discordbot.answering import Asked, MessageTarget
 from bot.discordbot.errors import TryAgainLater, UserFacingError, describe
-from bot.discordbot.formatting import strip_bot_mentions, thread_name
 from bot.discordbot.guards import channel_allowed, clean_question
-from bot.rag.types import Turn
+from bot.discordbot.rendering import one_line, truncate
 
 if TYPE_CHECKING:
     from bot.discordbot.client import AnswerBot
@@ -150,3 +151,17 @@ class MentionCog(commands.Cog):
             )
             return MessageTarget(message.channel, reply_to=message)
         return MessageTarget(thread)
+
+
+def thread_name(question: str) -> str:
+    """A thread title from a question: one line, 1-100 characters."""
+    name = one_line(re.sub(r"<[@#][!&]?\d+>", "", question))
+    return truncate(name, 90) or "Question"
+
+
+def strip_bot_mentions(content: str, bot_id: int, role_id: int | None = None) -> str:
+    """The question without the mentions that addressed it to the bot."""
+    content = re.sub(rf"<@!?{bot_id}>", " ", content)
+    if role_id is not None:
+        content = content.replace(f"<@&{role_id}>", " ")
+    return content.strip()

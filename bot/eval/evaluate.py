@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from bot.rag import loader
-from bot.rag.types import Answer, Citation, Status
+from bot.core.types import Answer, Citation, Status
+from bot.knowledge import loader
 
 _SPACE = re.compile(r"\s+")
 

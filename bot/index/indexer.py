@@ -29,10 +29,11 @@ from sqlalchemy import create_engine, text
 
 from bot import logs
 from bot.config import Settings
-from bot.rag import loader, locks, store
-from bot.rag.embeddings import CountingEmbeddings, make_embeddings
-from bot.rag.errors import StoreDamaged, StoreUnavailable
-from bot.rag.types import Failure, IndexStats, Progress, ReindexReport
+from bot.core.errors import StoreDamaged, StoreUnavailable
+from bot.core.types import Failure, IndexStats, Progress, ReindexReport
+from bot.index import locks, store
+from bot.index.embeddings import CountingEmbeddings, make_embeddings
+from bot.knowledge import loader
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import yaml
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from bot.rag.types import Failure
+from bot.core.types import Failure
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +227,11 @@ class _HTMLText(HTMLParser):
 
 
 def _read_html(path: Path) -> tuple[str, str]:
-    html = _read_text(path)
+    return html_to_text(_read_text(path))
+
+
+def html_to_text(html: str) -> tuple[str, str]:
+    """(readable text, <title>) of an HTML page; LoadError when it is too big or unreadable."""
     tags = html.count("<")
     if tags > MAX_HTML_TAGS:
         raise LoadError(

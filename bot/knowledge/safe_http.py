@@ -1,10 +1,9 @@
-"""Sources from the web: fetch a page or PDF safely and store it in the knowledge folder.
+"""Fetching a web page or PDF safely: the part of the bot an admin can point anywhere.
 
-`/sources add url:` and `python bot.py add URL` call `add_url`, which fetches the address, keeps
-its readable text and writes it beside the other sources; indexing it is the caller's next step.
-It knows nothing about Discord and is blocking (the Discord side runs it in a thread).
+`fetch_source` follows at most `MAX_REDIRECTS` redirects and returns what the address served; it
+writes nothing (`bot/knowledge/fetch.py` stores the result in the knowledge folder). Blocking.
 
-The fetcher is the part of the bot that an admin can point anywhere, so it is careful:
+It is careful:
 
 - only http and https; at most `MAX_REDIRECTS` redirects, followed here, one hop at a time;
 - every connection resolves the host itself, checks EVERY address the name resolves to, and
@@ -25,18 +24,14 @@ from __future__ import annotations
 import codecs
 import contextlib
 import datetime as dt
-import hashlib
 import ipaddress
 import logging
-import re
 import socket
 import ssl
-import tempfile
 import time
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -44,21 +39,8 @@ import certifi
 import httpcore
 import httpx
 
-from bot.config import Settings
-from bot.rag import loader
-from bot.rag.library import (
-    DEFAULT_KIND,
-    MAX_FIELD_CHARS,
-    SourceError,
-    _check_binary,
-    _check_date,
-    _check_jurisdiction,
-    _check_url,
-    _dump,
-    _one_line,
-    _write_new,
-    check_name,
-)
+from bot.knowledge import loader
+from bot.knowledge.library import MAX_FIELD_CHARS, SourceError
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +48,6 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_TIMEOUT_SECONDS = 20.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 5
-DEFAULT_JURISDICTION = "INTL"
 USER_AGENT = "ai-copyright-bot/0.1 (fetches a source an admin asked for)"
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,text/plain;q=0.8,*/*;q=0.1"
 
@@ -78,7 +59,6 @@ REDIRECTS = {301, 302, 303, 307, 308}
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
-_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -191,8 +171,8 @@ def fetch_source(
             log.info("Fetched %s (%d bytes, %s) after %d redirects", current, len(data), media, hop)
             text, title = ("", "")
             if media in HTML_TYPES and data.lstrip()[:5] != b"%PDF-":
-                text, title = html_text(_decode(data, charset, html=True))
-            return Fetched(current, media, data, _fit_title(title), fetched_at, charset, text)
+                text, title = html_text(decode(data, charset, html=True))
+            return Fetched(current, media, data, fit_title(title), fetched_at, charset, text)
     raise SourceError(f"The address redirected more than {MAX_REDIRECTS} times.")
 
 
@@ -451,121 +431,12 @@ class _Body(httpx.SyncByteStream):
             close()
 
 
-# -- storing ---------------------------------------------------------------------------------------
-
-
-def add_url(
-    knowledge_dir: Path,
-    url: str,
-    *,
-    allow_private: bool = False,
-    title: str | None = None,
-    publisher: str | None = None,
-    published: str | None = None,
-    jurisdiction: str | None = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    network: Network | None = None,
-) -> Path:
-    """Fetch `url` and store it in the knowledge folder; return the new file's path.
-
-    A web page (HTML or plain text) becomes `<name>.md` holding its readable text under front
-    matter (title, url, publisher, published, fetched, jurisdiction, kind, tags); a PDF is saved
-    as it is with a `<name>.pdf.meta.yaml` beside it holding the same fields. The name comes from
-    the address, so adding the same address twice is refused instead of storing a copy.
-    """
-    # Check what the admin typed before spending a network request on it.
-    given = {
-        "title": _one_line("title", title) if title else None,
-        "publisher": _one_line("publisher", publisher) if publisher else None,
-        "published": _check_date(published) if published else "",
-        "jurisdiction": _check_jurisdiction(jurisdiction) if jurisdiction else DEFAULT_JURISDICTION,
-    }
-    fetched = fetch_source(
-        url, allow_private=allow_private, max_bytes=max_bytes, timeout=timeout, network=network
-    )
-    final_url = _check_url(fetched.final_url)
-    host = (urlsplit(final_url).hostname or "").removeprefix("www.")
-
-    pdf: bytes | None = None
-    text = ""
-    if fetched.content_type in PDF_TYPES or fetched.data.lstrip()[:5] == b"%PDF-":
-        pdf, suffix, page_title = fetched.data, ".pdf", _pdf_title(fetched.data)
-        _check_binary(".pdf", pdf)
-    elif fetched.content_type in HTML_TYPES:
-        text, suffix, page_title = fetched.text, ".md", fetched.title
-    elif fetched.content_type in TEXT_TYPES:
-        text, suffix, page_title = _decode(fetched.data, fetched.charset, html=False), ".md", ""
-    else:
-        kind = fetched.content_type or "an unknown type"
-        raise SourceError(f"That address serves {kind}, not a web page, text or PDF.")
-    if pdf is None:
-        text = text.replace("\r\n", "\n").replace("\x00", "").strip()
-        if not text:
-            raise SourceError("The page has no readable text (it may need JavaScript to show any).")
-        if len(text) > loader.MAX_TEXT_CHARS:
-            raise SourceError(
-                f"The page has {len(text):,} characters of text; the limit is {loader.MAX_TEXT_CHARS:,}."
-            )
-
-    meta: dict[str, Any] = {
-        "title": given["title"] or _fit_title(page_title) or _fallback_title(final_url),
-        "url": final_url,
-        "publisher": given["publisher"] or host,
-        "published": given["published"],
-        "fetched": fetched.fetched_at.date().isoformat(),
-        "jurisdiction": given["jurisdiction"],
-        "kind": DEFAULT_KIND,
-        "tags": [],
-    }
-    name = check_name(file_name(final_url, suffix), for_new_file=True)
-    folder = knowledge_dir.resolve()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    sidecar = folder / (name + loader.SIDECAR)
-    if target.exists() or target.is_symlink() or sidecar.exists():
-        raise SourceError(f"This address was already added as {name}; remove that source first.")
-
-    if pdf is not None:
-        _write_new(target, pdf)
-        try:
-            _write_new(sidecar, _dump(meta).encode("utf-8"))
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
-    else:
-        _write_new(target, f"---\n{_dump(meta)}---\n{text}\n".encode())
-    log.info("Added %s from %s", name, final_url)
-    return target
-
-
 def html_text(html: str) -> tuple[str, str]:
     """(readable text, <title>) of an HTML page, exactly as the loader extracts them from a file."""
-    with tempfile.TemporaryDirectory(prefix="fetch-") as tmp:
-        page = Path(tmp) / "page.html"
-        page.write_text(html, encoding="utf-8")
-        try:
-            return loader._read_html(page)
-        except loader.LoadError as error:
-            raise SourceError(f"The page could not be read: {error}") from None
-
-
-def file_name(url: str, suffix: str) -> str:
-    """A file name from an address: host and path as a slug, plus a short hash of the address."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "page").removeprefix("www.")
-    slug = _SLUG.sub("-", f"{host} {parts.path}".lower()).strip("-")[:80].strip("-") or "page"
-    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:8]
-    return f"{slug}-{digest}{suffix}"
-
-
-def settings_options(settings: Settings) -> dict[str, Any]:
-    """`allow_private`, `max_bytes` and `timeout` for `add_url` from the settings."""
-    return {
-        "allow_private": settings.fetch_allow_private,
-        "max_bytes": settings.fetch_max_bytes,
-        "timeout": settings.fetch_timeout_seconds,
-    }
+    try:
+        return loader.html_to_text(html)
+    except loader.LoadError as error:
+        raise SourceError(f"The page could not be read: {error}") from None
 
 
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -579,7 +450,7 @@ _NEVER_GUESSED = [
 ]
 
 
-def _decode(data: bytes, charset: str, *, html: bool) -> str:
+def decode(data: bytes, charset: str, *, html: bool) -> str:
     """Bytes as text: the header's charset, else a BOM, else an HTML page's <meta charset>, else
     UTF-8 if the bytes are valid UTF-8 (ASCII always is), else a guess (never UTF-16 or UTF-32)."""
     from bs4.dammit import EncodingDetector, UnicodeDammit
@@ -600,27 +471,8 @@ def _decode(data: bytes, charset: str, *, html: bool) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def _fit_title(title: str) -> str:
+def fit_title(title: str) -> str:
     title = " ".join("".join(ch if ch.isprintable() else " " for ch in title).split())
     if len(title) > MAX_FIELD_CHARS:
         title = title[: MAX_FIELD_CHARS - 1].rstrip() + "…"
     return title
-
-
-def _pdf_title(data: bytes) -> str:
-    """The title in a PDF's own metadata, "" when it has none or cannot be read."""
-    import io
-
-    from pypdf import PdfReader
-
-    try:
-        info = PdfReader(io.BytesIO(data)).metadata
-        return _fit_title(str(info.title)) if info is not None and info.title else ""
-    except Exception as error:  # a broken PDF is the loader's to report; the title is optional
-        log.debug("No title in the PDF: %s", error)
-        return ""
-
-
-def _fallback_title(url: str) -> str:
-    parts = urlsplit(url)
-    return _fit_title(f"{parts.hostname or ''}{parts.path}".rstrip("/")) or "Untitled page"

@@ -38,7 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.config import Settings
-from bot.rag.errors import ReindexBusy
+from bot.core.errors import ReindexBusy
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.discordbot.formatting import (
+from bot.core.types import DISCLAIMER, Citation, Progress, ReindexReport, Status
+from bot.discordbot.cogs.mention import strip_bot_mentions, thread_name
+from bot.discordbot.rendering import (
     EMBED_TOTAL_LIMIT,
     answer_embed,
     answer_text,
@@ -18,12 +20,9 @@ from bot.discordbot.formatting import (
     quotes_messages,
     reindex_embed,
     sources_embed,
-    split_message,
     stream_preview,
-    strip_bot_mentions,
-    thread_name,
 )
-from bot.rag.types import DISCLAIMER, Citation, Progress, ReindexReport, Status
+from bot.discordbot.splitting import split_message
 from tests.discord_fakes import LI_V_LIU, TYPICAL, declined, embed_text
 
 # -- splitting ---------------------------------------------------------------------------------

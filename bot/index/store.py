@@ -17,7 +17,7 @@ from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
 
 from bot.config import Settings
-from bot.rag.errors import StoreUnavailable
+from bot.core.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from bot.rag.loader import (
+from bot.knowledge.loader import (
     MAX_FILE_BYTES,
     SIDECAR,
     LoadError,

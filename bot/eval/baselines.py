@@ -15,7 +15,7 @@ same Chroma collection and the same embedding model:
 All four write the answer with the same extractive answerer (`bot.rag.answer.extractive`, which
 embeds the candidate sentences), so the differences measured are those of retrieval and of the
 checks around it. `compare()` runs all four on a question set and scores each with
-`bot.rag.evaluate.score`.
+`bot.eval.evaluate.score`.
 """
 
 from __future__ import annotations
@@ -34,13 +34,14 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from bot.config import Settings
+from bot.core.text import tokens
+from bot.core.types import Answer, Status
+from bot.eval import evaluate
+from bot.index import store
+from bot.index.embeddings import make_embeddings
 from bot.rag import answer as answering
-from bot.rag import evaluate, store
-from bot.rag.embeddings import make_embeddings
 from bot.rag.engine import CJK_LANGUAGES, CJK_LEXICAL_FLOOR, LEXICAL_FLOOR, Engine, validate_question
 from bot.rag.retriever import CANDIDATES, RRF_K, Hit, HybridRetriever, spread
-from bot.rag.text import tokens
-from bot.rag.types import Answer, Status
 
 log = logging.getLogger(__name__)
 
