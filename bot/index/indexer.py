@@ -25,7 +25,7 @@ from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from bot import logs
 from bot.config import Settings
@@ -34,6 +34,7 @@ from bot.core.types import Failure, IndexStats, Progress, ReindexReport
 from bot.index import locks, store
 from bot.index.embeddings import CountingEmbeddings, make_embeddings
 from bot.knowledge import loader
+from bot.knowledge.scopes import BASE, Scope
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,13 @@ class Indexer:
         settings: Settings,
         embeddings: Embeddings | None = None,
         client: ClientAPI | None = None,
+        *,
+        scope: Scope = BASE,
+        records_engine: Engine | None = None,
     ) -> None:
-        self.settings = settings
+        self.scope = scope
+        self.settings = scope.settings(settings)
+        self._unscoped = settings
         logs.protect(settings)
         self.embeddings = CountingEmbeddings(embeddings or make_embeddings(settings))
         self.client = client or store.make_client(settings)
@@ -61,9 +67,19 @@ class Indexer:
         # One engine (one connection pool) for every namespace's records, and the lease beside them:
         # with a database server, an engine per call would each keep connections open. Pooled
         # connections are checked before use, so a restarted database server fails no reindex.
-        self.records_engine = create_engine(self.records_url, pool_pre_ping=True)
+        self.records_engine = records_engine or create_engine(self.records_url, pool_pre_ping=True)
         self._records_schema = False
-        self.lock = locks.make_lock(settings, self.records_engine if settings.database_url else None)
+        self.lock = locks.make_lock(self.settings, self.records_engine if settings.database_url else None)
+
+    def for_scope(self, scope: Scope) -> Indexer:
+        """An indexer of another scope's sources, sharing this one's model, client and database."""
+        return Indexer(
+            self._unscoped,
+            self.embeddings.inner,
+            self.client,
+            scope=scope,
+            records_engine=self.records_engine,
+        )
 
     # -- public -------------------------------------------------------------------------------
 
@@ -104,7 +120,9 @@ class Indexer:
 
     def _reindex(self, full: bool, report_progress: ProgressFn) -> ReindexReport:
         report_progress(Progress(0, 0, 0, "loading"))
-        texts, failures = loader.load_all(self.settings.knowledge_dir, self.settings.data_dir / "pdf-text")
+        texts, failures = loader.load_all(
+            self.settings.knowledge_dir, self.settings.data_dir / "pdf-text", self.scope
+        )
         pointer = store.read_pointer(self.client, self.settings)
         model = self.settings.embedding_model_id
         if pointer is not None and pointer.embedding_model != model and not full:

@@ -75,7 +75,8 @@ class FileLock:
     """flock on a file under DATA_DIR: works across threads and processes of one host."""
 
     def __init__(self, settings: Settings) -> None:
-        self.path = settings.data_dir / "reindex.lock"
+        # one per collection prefix: the shared base and each server's sources reindex apart
+        self.path = settings.data_dir / f"reindex-{settings.collection_prefix}.lock"
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:

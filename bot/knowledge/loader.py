@@ -23,6 +23,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from bot.core.types import Failure
+from bot.knowledge.scopes import BASE, Scope
 
 log = logging.getLogger(__name__)
 
@@ -86,26 +87,32 @@ def source_path(knowledge_dir: Path, source: str) -> Path:
     return knowledge_dir / rel
 
 
-def iter_files(knowledge_dir: Path) -> Iterator[Path]:
-    """Knowledge files below the folder, in a stable order; hidden files and sidecars skipped."""
-    if not knowledge_dir.is_dir():
+def iter_files(knowledge_dir: Path, scope: Scope = BASE) -> Iterator[Path]:
+    """One scope's knowledge files (the shared base by default), in a stable order; hidden files
+    and sidecars skipped."""
+    folder = scope.folder(knowledge_dir)
+    if not folder.is_dir():
         return
-    for path in sorted(knowledge_dir.rglob("*")):
+    for path in sorted(folder.rglob("*")):
         rel = path.relative_to(knowledge_dir)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        if not scope.holds(knowledge_dir, path):
             continue
         if path.name.endswith(SIDECAR) or path.name.lower() == "readme.md":
             continue
         yield path
 
 
-def load_all(knowledge_dir: Path, pdf_cache: Path | None = None) -> tuple[list[SourceText], list[Failure]]:
-    """Read every knowledge file; a file that fails is reported, never fatal. With `pdf_cache`
-    (a folder), a PDF read before (same SHA-256) is not read again."""
+def load_all(
+    knowledge_dir: Path, pdf_cache: Path | None = None, scope: Scope = BASE
+) -> tuple[list[SourceText], list[Failure]]:
+    """Read one scope's knowledge files; a file that fails is reported, never fatal. With
+    `pdf_cache` (a folder), a PDF read before (same SHA-256) is not read again."""
     texts: list[SourceText] = []
     failures: list[Failure] = []
     cache = _PdfCache(pdf_cache) if pdf_cache is not None else None
-    for path in iter_files(knowledge_dir):
+    for path in iter_files(knowledge_dir, scope):
         source = source_name(knowledge_dir, path)
         try:
             texts.append(load_file(knowledge_dir, path, cache))

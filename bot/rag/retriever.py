@@ -12,6 +12,7 @@ import math
 import re
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from bot.core.errors import IndexNotReady
 from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
 from bot.index import store
 from bot.knowledge.loader import QUESTION_RECORD
+from bot.knowledge.scopes import BASE, Scope
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,16 @@ class _Corpus:
     questions: int = 0  # front-matter question records in the collection (not in the lists above)
     by_source: dict[str, list[int]] = field(default_factory=dict)  # source -> its chunks, in order
     max_idf: float = 0.0
+    # With a server's own sources beside the shared base, the chunks come from several
+    # collections: each collection's chunk and question counts, and a chunk's collection.
+    chunks_in: dict[str, int] = field(default_factory=dict)
+    questions_in: dict[str, int] = field(default_factory=dict)
+    home: dict[str, str] = field(default_factory=dict)
+    parts: tuple[tuple[str, int], ...] = ()  # (collection, generation) of each part
     _squashed: str | None = None
+
+    def collection_of(self, chunk_id: str) -> str:
+        return self.home.get(chunk_id, self.collection)
 
     def has_phrase(self, phrase: str) -> bool:
         """Whether any chunk contains the phrase (case and spacing aside)."""
@@ -98,31 +109,54 @@ class _Corpus:
 
 
 class HybridRetriever:
-    """Dense + BM25 over the active collection; reloads itself when a reindex switches it."""
+    """Dense + BM25 over the active collection of the shared base, and of a server's own sources
+    when `scopes` names one; reloads itself when a reindex switches a collection."""
 
-    def __init__(self, settings: Settings, client: ClientAPI, embeddings: Embeddings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: ClientAPI,
+        embeddings: Embeddings,
+        scopes: Sequence[Scope] = (BASE,),
+    ) -> None:
         self.settings = settings
         self.client = client
         self.embeddings = embeddings
+        self.scopes = tuple(scopes)
         self._corpus: _Corpus | None = None
+        self._parts: dict[str, _Corpus] = {}
         self._lock = threading.Lock()
 
     def corpus(self) -> _Corpus:
-        """The active collection's chunks and BM25 index, rebuilt when the pointer moves."""
-        pointer = store.read_pointer(self.client, self.settings)
-        if pointer is None:
-            raise IndexNotReady("The knowledge index is empty. Build it with `python bot.py reindex`.")
-        if pointer.embedding_model != self.settings.embedding_model_id:
-            raise IndexNotReady(
-                f"The index was built with the embedding model {pointer.embedding_model}, but "
-                f"{self.settings.embedding_model_id} is configured. Rebuild it with "
-                "`python bot.py reindex --full` (or /reindex full:True)."
-            )
+        """The active collections' chunks and BM25 index, rebuilt when a pointer moves. The shared
+        base must be indexed; a server's own sources count once they are."""
+        pointers: list[store.Pointer] = []
+        for scope in self.scopes:
+            pointer = store.read_pointer(self.client, scope.settings(self.settings))
+            if pointer is None and scope.is_base:
+                raise IndexNotReady("The knowledge index is empty. Build it with `python bot.py reindex`.")
+            if pointer is None:
+                continue
+            if pointer.embedding_model != self.settings.embedding_model_id:
+                raise IndexNotReady(
+                    f"The index was built with the embedding model {pointer.embedding_model}, but "
+                    f"{self.settings.embedding_model_id} is configured. Rebuild it with "
+                    "`python bot.py reindex --full` (or /reindex full:True)."
+                )
+            pointers.append(pointer)
+        key = tuple((p.active, p.generation) for p in pointers)
         with self._lock:
             current = self._corpus
-            if current and (current.collection, current.generation) == (pointer.active, pointer.generation):
+            if current and current.parts == key:
                 return current
-            self._corpus = self._load(pointer.active, pointer.generation)
+            parts = []
+            for pointer in pointers:
+                part = self._parts.get(pointer.active)
+                if part is None or part.generation != pointer.generation:
+                    part = self._load(pointer.active, pointer.generation)
+                parts.append(part)
+            self._parts = {part.collection: part for part in parts}
+            self._corpus = parts[0] if len(parts) == 1 else _union(parts)
             return self._corpus
 
     def _load(self, name: str, generation: int) -> _Corpus:
@@ -146,23 +180,10 @@ class HybridRetriever:
             [metadatas[i] for i in keep],
             questions=len(ids) - len(keep),
         )
-        for i, meta in enumerate(corpus.metas):
-            corpus.by_source.setdefault(str(meta.get("source", "")), []).append(i)
-        for chunks in corpus.by_source.values():
-            chunks.sort(key=lambda i: int(corpus.metas[i].get("start", 0)))
-        corpus.lowered = "\n".join(" ".join(t.lower().split()) for t in corpus.texts)
-        tokenised = [tokens(t) for t in corpus.texts]
-        corpus.token_sets = [set(t) for t in tokenised]
-        if tokenised:
-            corpus.bm25 = BM25Okapi(tokenised)
-            n = len(tokenised)
-            df: dict[str, int] = defaultdict(int)
-            for token_set in corpus.token_sets:
-                for token in token_set:
-                    df[token] += 1
-            corpus.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-            corpus.df = dict(df)
-            corpus.max_idf = max(corpus.idf.values(), default=0.0)
+        corpus.parts = ((name, generation),)
+        corpus.chunks_in = {name: len(corpus.ids)}
+        corpus.questions_in = {name: corpus.questions}
+        _build(corpus)
         log.info("Loaded %d chunks of %s for lexical search", len(corpus.ids), name)
         return corpus
 
@@ -184,7 +205,6 @@ class HybridRetriever:
         if not corpus.ids:
             return []
         query_vector = self.embeddings.embed_query(query)
-        collection = self.client.get_collection(corpus.collection, embedding_function=None)
         hits = {h.id: h for h in self.dense_hits(corpus, query_vector, jurisdiction)}
         around: dict[str, int] = {}
         if context and context.strip() != query.strip():
@@ -216,7 +236,7 @@ class HybridRetriever:
                 hit.bm25_rank = rank
                 hits[cid] = hit
                 rank += 1
-        self._fill_dense(collection, query_vector, [h for h in hits.values() if h.dense_rank is None])
+        self._fill_dense(corpus, query_vector, [h for h in hits.values() if h.dense_rank is None])
         # A word no source uses is the rarest of all: "weather in Beijing" is not a question
         # about Beijing that happens to have two unimportant words.
         weights = {t: corpus.idf.get(t, corpus.max_idf) for t in set(query_tokens)}
@@ -263,18 +283,22 @@ class HybridRetriever:
         where: Any = {"record": QUESTION_RECORD}
         if jurisdiction:
             where = {"$and": [where, {"jurisdiction": jurisdiction.upper()}]}
-        collection = self.client.get_collection(corpus.collection, embedding_function=None)
-        found = collection.query(
-            query_embeddings=np.asarray([query_vector], dtype=np.float32),
-            n_results=min(QUESTION_CANDIDATES, corpus.questions),
-            where=where,
-            include=["metadatas", "distances"],
-        )
+        found: list[tuple[float, str]] = []
+        for name, count in corpus.questions_in.items():
+            if not count:
+                continue
+            got = self.client.get_collection(name, embedding_function=None).query(
+                query_embeddings=np.asarray([query_vector], dtype=np.float32),
+                n_results=min(QUESTION_CANDIDATES, count),
+                where=where,
+                include=["metadatas", "distances"],
+            )
+            for meta, distance in zip(
+                (got["metadatas"] or [[]])[0], (got["distances"] or [[]])[0], strict=True
+            ):
+                found.append((1.0 - float(distance), str((meta or {}).get("source", ""))))
         out: dict[str, float] = {}
-        for meta, distance in zip(
-            (found["metadatas"] or [[]])[0], (found["distances"] or [[]])[0], strict=True
-        ):
-            source, similarity = str((meta or {}).get("source", "")), 1.0 - float(distance)
+        for similarity, source in sorted(found, key=lambda f: -f[0])[:QUESTION_CANDIDATES]:
             if similarity >= QUESTION_MIN and source not in out:
                 out[source] = similarity
         return out
@@ -284,40 +308,90 @@ class HybridRetriever:
         where: Any = _CHUNKS_ONLY
         if jurisdiction:
             where = {"$and": [_CHUNKS_ONLY, {"jurisdiction": jurisdiction.upper()}]}
-        collection = self.client.get_collection(corpus.collection, embedding_function=None)
-        found = collection.query(
-            query_embeddings=np.asarray([query_vector], dtype=np.float32),
-            n_results=min(CANDIDATES, len(corpus.ids)),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            Hit(cid, text or "", dict(meta or {}), dense=1.0 - float(distance), dense_rank=rank)
-            for rank, (cid, text, meta, distance) in enumerate(
-                zip(
-                    found["ids"][0],
-                    (found["documents"] or [[]])[0],
-                    (found["metadatas"] or [[]])[0],
-                    (found["distances"] or [[]])[0],
+        found: list[tuple[float, str, str, dict[str, Any]]] = []
+        for name, count in corpus.chunks_in.items():
+            if not count:
+                continue
+            got = self.client.get_collection(name, embedding_function=None).query(
+                query_embeddings=np.asarray([query_vector], dtype=np.float32),
+                n_results=min(CANDIDATES, count),
+                where=where,
+                include=["documents", "metadatas", "distances"],
+            )
+            found += [
+                (float(distance), cid, text or "", dict(meta or {}))
+                for cid, text, meta, distance in zip(
+                    got["ids"][0],
+                    (got["documents"] or [[]])[0],
+                    (got["metadatas"] or [[]])[0],
+                    (got["distances"] or [[]])[0],
                     strict=True,
                 )
-            )
+            ]
+        if len(corpus.chunks_in) > 1:  # nearest first across the collections (a stable sort)
+            found = sorted(found, key=lambda f: f[0])[:CANDIDATES]
+        return [
+            Hit(cid, text, meta, dense=1.0 - distance, dense_rank=rank)
+            for rank, (distance, cid, text, meta) in enumerate(found)
         ]
 
-    def _fill_dense(self, collection: Any, query_vector: list[float], hits: list[Hit]) -> None:
+    def _fill_dense(self, corpus: _Corpus, query_vector: list[float], hits: list[Hit]) -> None:
         """Cosine similarity for chunks that only BM25 found."""
         if not hits:
             return
-        got = collection.get(ids=[h.id for h in hits], include=["embeddings"])
         q = np.asarray(query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
-        vectors = {
-            cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"], strict=True)
-        }
+        wanted: dict[str, list[str]] = defaultdict(list)
+        for hit in hits:
+            wanted[corpus.collection_of(hit.id)].append(hit.id)
+        vectors: dict[str, Any] = {}
+        for name, ids in wanted.items():
+            collection = self.client.get_collection(name, embedding_function=None)
+            got = collection.get(ids=ids, include=["embeddings"])
+            embedded = got["embeddings"] if got["embeddings"] is not None else []
+            for cid, vector in zip(got["ids"], embedded, strict=True):
+                vectors[cid] = np.asarray(vector, dtype=np.float32)
         for hit in hits:
             vector = vectors.get(hit.id)
             if vector is not None:
                 hit.dense = float(vector @ q / (np.linalg.norm(vector) or 1.0))
+
+
+def _build(corpus: _Corpus) -> None:
+    """The lexical side of a corpus: chunks by file, BM25 and word statistics."""
+    for i, meta in enumerate(corpus.metas):
+        corpus.by_source.setdefault(str(meta.get("source", "")), []).append(i)
+    for chunks in corpus.by_source.values():
+        chunks.sort(key=lambda i: int(corpus.metas[i].get("start", 0)))
+    corpus.lowered = "\n".join(" ".join(t.lower().split()) for t in corpus.texts)
+    tokenised = [tokens(t) for t in corpus.texts]
+    corpus.token_sets = [set(t) for t in tokenised]
+    if tokenised:
+        corpus.bm25 = BM25Okapi(tokenised)
+        n = len(tokenised)
+        df: dict[str, int] = defaultdict(int)
+        for token_set in corpus.token_sets:
+            for token in token_set:
+                df[token] += 1
+        corpus.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        corpus.df = dict(df)
+        corpus.max_idf = max(corpus.idf.values(), default=0.0)
+
+
+def _union(parts: list[_Corpus]) -> _Corpus:
+    """Several collections searched as one: the shared base and a server's own sources."""
+    union = _Corpus(parts[0].collection, parts[0].generation)
+    union.parts = tuple(pair for part in parts for pair in part.parts)
+    for part in parts:
+        union.ids += part.ids
+        union.texts += part.texts
+        union.metas += part.metas
+        union.questions += part.questions
+        union.chunks_in.update(part.chunks_in)
+        union.questions_in.update(part.questions_in)
+        union.home.update(dict.fromkeys(part.ids, part.collection))
+    _build(union)
+    return union
 
 
 def name_tokens(query: str) -> set[str]:

@@ -1,0 +1,121 @@
+"""Each server's own sources: stored under knowledge/servers/<guild id>/, indexed apart from the
+shared base, and searched only beside the base for questions asked in that server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.config import Settings
+from bot.index import store
+from bot.index.embeddings import CountingEmbeddings
+from bot.index.indexer import Indexer
+from bot.knowledge import loader
+from bot.knowledge.scopes import BASE, Scope, scope_of
+from bot.rag.retriever import HybridRetriever
+
+ALPHA, BETA = 111111111111111111, 222222222222222222
+
+ALPHA_NOTE = """---
+title: "Alpha guild's note on the Quillfeather licence"
+url: https://example.org/alpha/quillfeather
+published: 2026-03-01
+jurisdiction: US
+kind: overview
+---
+# Quillfeather licence
+
+The Quillfeather licence lets members of our server reuse each other's AI-assisted sketches
+for non-commercial fan projects, provided the original artist is credited.
+"""
+
+BETA_NOTE = """---
+title: "Beta guild's note on the Marrowby agreement"
+url: https://example.org/beta/marrowby
+published: 2026-04-01
+jurisdiction: UK
+kind: overview
+---
+# Marrowby agreement
+
+Under the Marrowby agreement our writers keep the copyright in stories drafted with a chatbot
+and grant the server a licence to publish them in its anthology.
+"""
+
+
+def add_server_source(kb: Path, guild_id: int, name: str, text: str) -> Path:
+    folder = Scope(guild_id).folder(kb)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def sources_of(hits: list) -> set[str]:
+    return {h.source for h in hits}
+
+
+def test_the_base_leaves_out_server_folders_and_a_server_reads_only_its_own(kb: Path) -> None:
+    add_server_source(kb, ALPHA, "quillfeather.md", ALPHA_NOTE)
+    add_server_source(kb, BETA, "marrowby.md", BETA_NOTE)
+
+    base = [p.name for p in loader.iter_files(kb)]
+    alpha = [p.name for p in loader.iter_files(kb, Scope(ALPHA))]
+
+    assert "quillfeather.md" not in base and "marrowby.md" not in base
+    assert "cn-li-v-liu.md" in base
+    assert alpha == ["quillfeather.md"]
+    assert scope_of(loader.source_name(kb, kb / "servers" / str(ALPHA) / "quillfeather.md")) == Scope(ALPHA)
+    assert scope_of(loader.source_name(kb, kb / "cn-li-v-liu.md")) == BASE
+
+
+def test_a_server_sees_the_base_and_its_own_sources_never_another_servers(
+    kb: Path, settings: Settings, embeddings: CountingEmbeddings
+) -> None:
+    add_server_source(kb, ALPHA, "quillfeather.md", ALPHA_NOTE)
+    add_server_source(kb, BETA, "marrowby.md", BETA_NOTE)
+    indexer = Indexer(settings, embeddings=embeddings)
+    indexer.reindex()
+    for guild in (ALPHA, BETA):
+        report = indexer.for_scope(Scope(guild)).reindex()
+        assert report.files == 1
+
+    def search(scopes: tuple[Scope, ...], query: str) -> set[str]:
+        retriever = HybridRetriever(settings, indexer.client, embeddings.inner, scopes)
+        return sources_of(retriever.search(query, k=10))
+
+    quill = "Can I reuse sketches under the Quillfeather licence?"
+    marrow = "Who keeps copyright under the Marrowby agreement?"
+    alpha = search((BASE, Scope(ALPHA)), quill)
+    assert "knowledge/servers/111111111111111111/quillfeather.md" in alpha
+    assert not any("/servers/222222222222222222/" in s for s in search((BASE, Scope(ALPHA)), marrow))
+    assert not any("/servers/" in s for s in search((BASE,), quill))  # in DMs: the base only
+    assert any(s.endswith("cn-li-v-liu.md") for s in search((BASE, Scope(ALPHA)), "Li v. Liu Stable Diffusion"))
+
+
+def test_a_servers_reindex_leaves_the_base_and_the_base_leaves_the_servers(
+    kb: Path, settings: Settings, embeddings: CountingEmbeddings
+) -> None:
+    indexer = Indexer(settings, embeddings=embeddings)
+    indexer.reindex()
+    base_before = store.read_pointer(indexer.client, settings)
+    add_server_source(kb, ALPHA, "quillfeather.md", ALPHA_NOTE)
+    alpha = indexer.for_scope(Scope(ALPHA))
+    alpha.reindex()
+
+    assert store.read_pointer(indexer.client, settings) == base_before
+    alpha_pointer = store.read_pointer(indexer.client, Scope(ALPHA).settings(settings))
+    assert alpha_pointer is not None
+
+    indexer.reindex(full=True)  # a full rebuild of the base clears its own unfinished collections only
+    assert store.read_pointer(indexer.client, Scope(ALPHA).settings(settings)) == alpha_pointer
+    assert alpha_pointer.active in store.collection_names(indexer.client)
+
+
+def test_a_server_without_sources_of_its_own_is_answered_from_the_base(
+    settings: Settings, embeddings: CountingEmbeddings
+) -> None:
+    indexer = Indexer(settings, embeddings=embeddings)
+    indexer.reindex()
+    retriever = HybridRetriever(settings, indexer.client, embeddings.inner, (BASE, Scope(ALPHA)))
+    hits = retriever.search("Was the Stable Diffusion image protected in China?", k=5)
+    assert hits and all("/servers/" not in h.source for h in hits)
