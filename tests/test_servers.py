@@ -79,8 +79,10 @@ def test_a_server_sees_the_base_and_its_own_sources_never_another_servers(
         report = indexer.for_scope(Scope(guild)).reindex()
         assert report.files == 1
 
+    base = HybridRetriever(settings, indexer.client, embeddings.inner)
+
     def search(scopes: tuple[Scope, ...], query: str) -> set[str]:
-        retriever = HybridRetriever(settings, indexer.client, embeddings.inner, scopes)
+        retriever = base.with_scope(scopes[1]) if len(scopes) > 1 else base
         return sources_of(retriever.search(query, k=10))
 
     quill = "Can I reuse sketches under the Quillfeather licence?"
@@ -119,3 +121,16 @@ def test_a_server_without_sources_of_its_own_is_answered_from_the_base(
     retriever = HybridRetriever(settings, indexer.client, embeddings.inner, (BASE, Scope(ALPHA)))
     hits = retriever.search("Was the Stable Diffusion image protected in China?", k=5)
     assert hits and all("/servers/" not in h.source for h in hits)
+
+
+def test_servers_share_the_loaded_base(settings: Settings, embeddings: CountingEmbeddings, kb: Path) -> None:
+    add_server_source(kb, ALPHA, "quillfeather.md", ALPHA_NOTE)
+    indexer = Indexer(settings, embeddings=embeddings)
+    indexer.reindex()
+    indexer.for_scope(Scope(ALPHA)).reindex()
+    base = HybridRetriever(settings, indexer.client, embeddings.inner)
+    alpha, beta = base.with_scope(Scope(ALPHA)), base.with_scope(Scope(BETA))
+
+    assert beta.corpus() is base.corpus()  # no sources of its own: the very same corpus
+    assert len(alpha.corpus().ids) > len(base.corpus().ids)
+    assert set(base.corpus().ids) < set(alpha.corpus().ids)

@@ -12,7 +12,7 @@ import math
 import re
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +108,24 @@ class _Corpus:
         return _SQUASH.sub("", name.lower()) in self._squashed
 
 
+class _Parts:
+    """Loaded collections by name, shared by the retrievers of one engine, so the base's
+    chunks and BM25 index exist once however many servers have sources of their own."""
+
+    def __init__(self) -> None:
+        self._loaded: dict[Scope, _Corpus] = {}  # a scope's active collection, as last loaded
+        self._lock = threading.Lock()
+
+    def get(self, scope: Scope, pointer: store.Pointer, load: Callable[[str, int], _Corpus]) -> _Corpus:
+        with self._lock:
+            part = self._loaded.get(scope)
+        if part is None or (part.collection, part.generation) != (pointer.active, pointer.generation):
+            part = load(pointer.active, pointer.generation)
+            with self._lock:
+                self._loaded[scope] = part
+        return part
+
+
 class HybridRetriever:
     """Dense + BM25 over the active collection of the shared base, and of a server's own sources
     when `scopes` names one; reloads itself when a reindex switches a collection."""
@@ -118,19 +136,25 @@ class HybridRetriever:
         client: ClientAPI,
         embeddings: Embeddings,
         scopes: Sequence[Scope] = (BASE,),
+        parts: _Parts | None = None,
     ) -> None:
         self.settings = settings
         self.client = client
         self.embeddings = embeddings
         self.scopes = tuple(scopes)
         self._corpus: _Corpus | None = None
-        self._parts: dict[str, _Corpus] = {}
+        self._parts = parts or _Parts()
         self._lock = threading.Lock()
+
+    def with_scope(self, scope: Scope) -> HybridRetriever:
+        """A retriever over the shared base and one server's own sources; the base's chunks
+        are loaded once for all such retrievers."""
+        return HybridRetriever(self.settings, self.client, self.embeddings, (BASE, scope), self._parts)
 
     def corpus(self) -> _Corpus:
         """The active collections' chunks and BM25 index, rebuilt when a pointer moves. The shared
         base must be indexed; a server's own sources count once they are."""
-        pointers: list[store.Pointer] = []
+        pointers: list[tuple[Scope, store.Pointer]] = []
         for scope in self.scopes:
             pointer = store.read_pointer(self.client, scope.settings(self.settings))
             if pointer is None and scope.is_base:
@@ -143,19 +167,13 @@ class HybridRetriever:
                     f"{self.settings.embedding_model_id} is configured. Rebuild it with "
                     "`python bot.py reindex --full` (or /reindex full:True)."
                 )
-            pointers.append(pointer)
-        key = tuple((p.active, p.generation) for p in pointers)
+            pointers.append((scope, pointer))
+        key = tuple((p.active, p.generation) for _, p in pointers)
         with self._lock:
             current = self._corpus
             if current and current.parts == key:
                 return current
-            parts = []
-            for pointer in pointers:
-                part = self._parts.get(pointer.active)
-                if part is None or part.generation != pointer.generation:
-                    part = self._load(pointer.active, pointer.generation)
-                parts.append(part)
-            self._parts = {part.collection: part for part in parts}
+            parts = [self._parts.get(scope, pointer, self._load) for scope, pointer in pointers]
             self._corpus = parts[0] if len(parts) == 1 else _union(parts)
             return self._corpus
 
