@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     user_cooldown_seconds: float = 10.0
     guild_concurrency: int = 3
     max_question_chars: int = 1000
+    # The shared sources (the knowledge folder) are changed from the command line, by OWNER_IDS,
+    # and by the admins of these servers; every other server's admins manage their own only.
+    shared_admin_guild_ids: list[int] = Field(default_factory=list)
+    server_max_sources: int = Field(default=50, gt=0)  # a server's own sources, at most
+    server_max_bytes: int = Field(default=50 * 1024 * 1024, gt=0)  # their total size, at most
 
     # Scale-out: shards (discord.py's auto-sharded client) and scheduled reindexing
     shard_count: int | None = None  # total shards across all processes; unset = one unsharded process

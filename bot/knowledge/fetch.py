@@ -40,6 +40,7 @@ from bot.knowledge.safe_http import (
     fetch_source,
     fit_title,
 )
+from bot.knowledge.scopes import BASE, Scope
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def add_url(
     max_bytes: int = DEFAULT_MAX_BYTES,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     network: Network | None = None,
+    scope: Scope = BASE,
 ) -> Path:
     """Fetch `url` and store it in the knowledge folder; return the new file's path.
 
@@ -112,7 +114,7 @@ def add_url(
         "tags": [],
     }
     name = check_name(file_name(final_url, suffix), for_new_file=True)
-    folder = knowledge_dir.resolve()
+    folder = scope.folder(knowledge_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     sidecar = folder / (name + loader.SIDECAR)

@@ -29,6 +29,7 @@ from bot.knowledge.loader import (
     load_meta_yaml,
     parse_front_matter,
 )
+from bot.knowledge.scopes import BASE, SERVERS_FOLDER, Scope
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +52,22 @@ class SourceError(Exception):
 class SourceFile:
     """One file of the knowledge folder, as `/sources list` shows it."""
 
-    path: str  # relative to the knowledge folder, with "/" separators
+    path: str  # relative to its scope's folder, with "/" separators
     title: str
     jurisdiction: str
     published: str  # ISO date, "" when unknown
     kind: str  # "case", "statute", "news", ... ; "" when unknown
+    size: int = 0  # bytes, with its sidecar
 
 
-def list_sources(knowledge_dir: Path) -> list[SourceFile]:
-    """Every knowledge file the indexer would read, sorted by path, with its metadata."""
+def list_sources(knowledge_dir: Path, scope: Scope = BASE) -> list[SourceFile]:
+    """Every file of one scope the indexer would read (the shared base by default), sorted by
+    path, with its metadata."""
     out: list[SourceFile] = []
-    for path in iter_files(knowledge_dir):
-        rel = path.relative_to(knowledge_dir).as_posix()
+    folder = scope.folder(knowledge_dir)
+    for path in iter_files(knowledge_dir, scope):
+        rel = path.relative_to(folder).as_posix()
+        sidecar = path.with_name(path.name + SIDECAR)
         meta = _read_meta(path)
         title = _text(meta.get("title")) or path.stem.replace("-", " ").replace("_", " ")
         out.append(
@@ -72,9 +77,30 @@ def list_sources(knowledge_dir: Path) -> list[SourceFile]:
                 jurisdiction=_text(meta.get("jurisdiction")).upper(),
                 published=_text(meta.get("published"))[:10],
                 kind=_text(meta.get("kind")),
+                size=path.stat().st_size + (sidecar.stat().st_size if sidecar.is_file() else 0),
             )
         )
     return out
+
+
+def check_room(
+    knowledge_dir: Path, scope: Scope, adding: int, *, max_sources: int, max_bytes: int
+) -> None:
+    """SourceError when a server's own sources are at their limits (the shared base has none)."""
+    if scope.is_base:
+        return
+    have = list_sources(knowledge_dir, scope)
+    if len(have) >= max_sources:
+        raise SourceError(
+            f"This server already has {len(have)} sources of its own, the most it can have. "
+            "Remove one with `/sources remove` first."
+        )
+    used = sum(s.size for s in have)
+    if used + adding > max_bytes:
+        raise SourceError(
+            f"This server's own sources take {_mb(used)} of the {_mb(max_bytes)} it may use; "
+            f"this one needs {_mb(adding)} more. Remove a source with `/sources remove` first."
+        )
 
 
 def save_source(
@@ -87,8 +113,9 @@ def save_source(
     publisher: str,
     published: str,
     jurisdiction: str,
+    scope: Scope = BASE,
 ) -> Path:
-    """Write an uploaded file into the knowledge folder with its metadata; return its path.
+    """Write an uploaded file into a scope's folder with its metadata; return its path.
 
     Markdown and text files get YAML front matter (merged over any they already have); HTML and
     PDF files get a sidecar `<file>.meta.yaml`. An existing file is never overwritten.
@@ -112,7 +139,7 @@ def save_source(
         "tags": [],
     }
 
-    folder = knowledge_dir.resolve()
+    folder = scope.folder(knowledge_dir).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / name
     sidecar = folder / (name + SIDECAR)
@@ -135,13 +162,16 @@ def save_source(
     return target
 
 
-def remove_source(knowledge_dir: Path, name: str) -> None:
-    """Delete a knowledge file (and its sidecar); SourceError if it is missing or unsafe."""
+def remove_source(knowledge_dir: Path, name: str, scope: Scope = BASE) -> None:
+    """Delete one of a scope's files (and its sidecar); SourceError if it is missing, unsafe or
+    another scope's."""
     rel = check_name(name, for_new_file=False)
-    folder = knowledge_dir.resolve()
+    folder = scope.folder(knowledge_dir).resolve()
     target = folder.joinpath(*PurePosixPath(rel).parts)
     if not target.resolve().is_relative_to(folder) or target.is_symlink():
         raise SourceError("That file name is not allowed.")
+    if scope.is_base and PurePosixPath(rel).parts[0] == SERVERS_FOLDER:
+        raise SourceError("That file is one server's own source, not one of the shared sources.")
     if not target.is_file():
         raise SourceError(f"There is no source named {rel}.")
     target.unlink()
