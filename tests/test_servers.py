@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
 from bot.index import store
 from bot.index.embeddings import CountingEmbeddings
 from bot.index.indexer import Indexer
-from bot.knowledge import loader
+from bot.knowledge import library, loader
 from bot.knowledge.scopes import BASE, Scope, scope_of
 from bot.rag.retriever import HybridRetriever
 
@@ -134,3 +136,35 @@ def test_servers_share_the_loaded_base(settings: Settings, embeddings: CountingE
     assert beta.corpus() is base.corpus()  # no sources of its own: the very same corpus
     assert len(alpha.corpus().ids) > len(base.corpus().ids)
     assert set(base.corpus().ids) < set(alpha.corpus().ids)
+
+
+def test_a_servers_files_are_listed_and_removed_only_within_its_scope(kb: Path) -> None:
+    saved = library.save_source(
+        kb, "zine.md", b"Our zine's rules on AI art.", title="Zine rules", url="https://example.org/zine",
+        publisher="Alpha", published="2026-01-02", jurisdiction="US", scope=Scope(ALPHA),
+    )  # fmt: skip
+    assert saved == kb / "servers" / str(ALPHA) / "zine.md"
+    assert [s.path for s in library.list_sources(kb, Scope(ALPHA))] == ["zine.md"]
+    assert "zine.md" not in {s.path for s in library.list_sources(kb)}
+    assert not library.list_sources(kb, Scope(BETA))
+
+    with pytest.raises(library.SourceError, match="server's own source"):
+        library.remove_source(kb, f"servers/{ALPHA}/zine.md")  # the base's remove cannot reach it
+    with pytest.raises(library.SourceError, match="no source named"):
+        library.remove_source(kb, "zine.md", Scope(BETA))  # nor another server's
+    with pytest.raises(library.SourceError, match="no source named"):
+        library.remove_source(kb, "cn-li-v-liu.md", Scope(ALPHA))  # a server's, the base's
+    assert saved.exists() and (kb / "cn-li-v-liu.md").exists()
+
+    library.remove_source(kb, "zine.md", Scope(ALPHA))
+    assert not saved.exists()
+
+
+def test_a_server_at_its_limits_is_told_so(kb: Path) -> None:
+    add_server_source(kb, ALPHA, "quillfeather.md", ALPHA_NOTE)
+    with pytest.raises(library.SourceError, match="already has 1 sources of its own"):
+        library.check_room(kb, Scope(ALPHA), 10, max_sources=1, max_bytes=10**6)
+    with pytest.raises(library.SourceError, match="Remove a source"):
+        library.check_room(kb, Scope(ALPHA), 10**6, max_sources=5, max_bytes=10**6)
+    library.check_room(kb, Scope(ALPHA), 10, max_sources=5, max_bytes=10**6)
+    library.check_room(kb, BASE, 10**9, max_sources=1, max_bytes=1)  # the shared base has no limits
