@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,7 +57,7 @@ class SourceFile:
     jurisdiction: str
     published: str  # ISO date, "" when unknown
     kind: str  # "case", "statute", "news", ... ; "" when unknown
-    size: int = 0  # bytes, with its sidecar
+    size: int = field(default=0, compare=False)  # bytes, with its sidecar
 
 
 def list_sources(knowledge_dir: Path, scope: Scope = BASE) -> list[SourceFile]:
