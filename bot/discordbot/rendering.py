@@ -19,6 +19,7 @@ from bot.core.types import Answer, Citation, IndexStats, Progress, ReindexReport
 from bot.discordbot.feedback import FeedbackCounts
 from bot.discordbot.splitting import MESSAGE_LIMIT, split_message
 from bot.knowledge.library import SourceFile
+from bot.knowledge.scopes import scope_of
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -124,6 +125,8 @@ def citation_entry(citation: Citation) -> str:
     lines = [f"**[{citation.n}]** {title}"]
     details = [neutralise(escape_markdown(one_line(citation.publisher))), citation.published]
     details.append(citation.jurisdiction)
+    if not scope_of(citation.source).is_base:  # not one of the sources the bot ships with
+        details.append("added by this server's admins")
     meta = " · ".join(d for d in details if d)
     if meta:
         lines.append(truncate(meta, 300))
