@@ -1,4 +1,4 @@
-"""Command line: python bot.py ask|reindex|eval|run|commands|sync."""
+"""Command line: python bot.py ask|reindex|add|eval|latest|run|commands|sync."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "reindex": cmd_reindex,
         "add": cmd_add,
         "eval": cmd_eval,
+        "latest": cmd_latest,
         "run": cmd_run,
         "commands": cmd_commands,
         "sync": cmd_sync,
@@ -96,10 +97,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also run the textbook LangChain RAG, BM25 only and dense only, and print one table",
     )
+    _latest_parser(sub)
     sub.add_parser("run", help="start the Discord bot")
     sub.add_parser("commands", help="print the slash commands that would be synced, as JSON")
     sub.add_parser("sync", help="sync the slash commands globally (needs DISCORD_TOKEN)")
     return parser
+
+
+def _latest_parser(sub: Any) -> None:
+    latest = sub.add_parser(
+        "latest", help="the newest dated developments in the knowledge folder (no index needed)"
+    )
+    latest.add_argument("--jurisdiction", help="only this jurisdiction's code (US, EU, UK, CN, INTL, ...)")
+    latest.add_argument("--topic", help="only articles whose title, tags or kind mention these words")
+    latest.add_argument(
+        "--limit", type=int, default=20, help="show at most this many, newest first (default 20; 0: all)"
+    )
+    latest.add_argument("--json", action="store_true", help="print one JSON list")
 
 
 def _quiet_libraries(verbose: bool) -> None:
@@ -291,6 +305,25 @@ def _eval_baselines(settings: Settings, engine: Any, rows: list[dict[str, Any]],
         print(json.dumps(comparison.to_dict(), ensure_ascii=False))
     else:
         print(baselines.format_comparison(comparison))
+    return 0
+
+
+def cmd_latest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.knowledge.latest import developments
+
+    found = developments(settings.knowledge_dir, jurisdiction=args.jurisdiction, topic=args.topic)
+    if args.limit > 0:
+        found = found[: args.limit]
+    if args.json:
+        print(json.dumps([d.to_dict() for d in found], ensure_ascii=False))
+        return 0
+    if not found:
+        print("Nothing dated matches that in the knowledge folder.")
+        return 0
+    width = max(len(d.jurisdiction) for d in found)
+    for d in found:
+        link = f"  <{d.url}>" if d.url else ""
+        print(f"{d.date}  {d.jurisdiction.ljust(width)}  {' '.join(d.headline.split())}{link}")
     return 0
 
 

@@ -28,7 +28,7 @@ def by_name(tree: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def test_the_command_tree_as_json(tmp_path: Path) -> None:
     tree = by_name(runner.command_tree_json(make_settings(tmp_path)))
 
-    assert set(tree) == {"ask", "reindex", "sources", "sync"}
+    assert set(tree) == {"ask", "latest", "reindex", "sources", "sync"}
     ask = tree["ask"]
     assert ask["guild_only"] is False and ask["default_permissions"] == []
     assert [(o["name"], o["type"], o["required"]) for o in ask["options"]] == [
@@ -37,6 +37,13 @@ def test_the_command_tree_as_json(tmp_path: Path) -> None:
         ("private", "boolean", False),
     ]
     assert ask["options"][1]["autocomplete"] is True
+    latest = tree["latest"]  # public, like /ask
+    assert latest["guild_only"] is False and latest["default_permissions"] == []
+    assert [(o["name"], o["type"], o["required"]) for o in latest["options"]] == [
+        ("jurisdiction", "string", False),
+        ("topic", "string", False),
+    ]
+    assert latest["options"][0]["autocomplete"] is True
     for admin in ("reindex", "sources"):
         assert tree[admin]["guild_only"] is True
         assert tree[admin]["default_permissions"] == ["manage_guild"]
@@ -59,7 +66,13 @@ def test_the_command_tree_as_json(tmp_path: Path) -> None:
 def test_with_a_dev_guild_the_owner_command_lives_only_there(tmp_path: Path) -> None:
     tree = runner.command_tree_json(make_settings(tmp_path, dev_guild_id=1234))
     scopes = {c["name"]: c["scope"] for c in tree}
-    assert scopes == {"ask": "global", "reindex": "global", "sources": "global", "sync": "guild:1234"}
+    assert scopes == {
+        "ask": "global",
+        "latest": "global",
+        "reindex": "global",
+        "sources": "global",
+        "sync": "guild:1234",
+    }
 
 
 def test_message_content_intent_only_in_mention_mode(tmp_path: Path) -> None:
@@ -88,7 +101,7 @@ async def test_a_broken_cog_is_logged_and_the_others_still_load(
     with patch.object(AnswerBot, "cog_factories", return_value=factories):
         loaded = await bot.load_cogs()
 
-    assert loaded == ["AskCog", "AdminCog", "OwnerCog"]
+    assert loaded == ["AskCog", "LatestCog", "AdminCog", "OwnerCog"]
     assert bot.tree.get_command("ask") is not None
     assert any("Could not load broken" in r.getMessage() and r.exc_info for r in caplog.records)
 

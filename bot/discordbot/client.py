@@ -15,6 +15,7 @@ from bot.discordbot import errors
 from bot.discordbot.answering import Answerer
 from bot.discordbot.cogs.admin import AdminCog
 from bot.discordbot.cogs.ask import AskCog
+from bot.discordbot.cogs.latest import LatestCog
 from bot.discordbot.cogs.mention import MentionCog
 from bot.discordbot.cogs.owner import OwnerCog
 from bot.discordbot.feedback import FeedbackStore
@@ -86,6 +87,7 @@ class AnswerBot(commands.Bot):
         """(cog, dev-guild only) for each feature this configuration turns on."""
         factories: list[tuple[Callable[[AnswerBot], commands.Cog], bool]] = [
             (AskCog, False),
+            (LatestCog, False),
             (AdminCog, False),
             (OwnerCog, self.settings.dev_guild_id is not None),
         ]

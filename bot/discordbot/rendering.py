@@ -18,6 +18,7 @@ from discord.utils import escape_markdown
 from bot.core.types import Answer, Citation, IndexStats, Progress, ReindexReport, Status
 from bot.discordbot.feedback import FeedbackCounts
 from bot.discordbot.splitting import MESSAGE_LIMIT, split_message
+from bot.knowledge.latest import Development
 from bot.knowledge.library import SourceFile
 from bot.knowledge.scopes import scope_of
 
@@ -310,6 +311,29 @@ def sources_page_embed(
         title=f"Knowledge sources ({len(sources)})",
         description=_fit_entries(lines, DESCRIPTION_LIMIT, separator="\n\n")
         or "The knowledge folder is empty. Add a file with `/sources add`.",
+        colour=ANSWER_COLOUR,
+    )
+    embed.set_footer(text=f"Page {page + 1} of {pages}")
+    return clamp_embed(embed)
+
+
+def latest_entry(item: Development) -> str:
+    """One line of `/latest`: date, jurisdiction, what happened, and the link."""
+    headline = neutralise(escape_markdown(truncate(one_line(item.headline), 200)))
+    link = f" <{item.url}>" if item.url else ""
+    return f"`{item.date}` **{item.jurisdiction or '—'}** {headline}{link}"
+
+
+def latest_page_embed(
+    items: Sequence[Development], page: int, *, heading: str, per_page: int = SOURCES_PER_PAGE
+) -> discord.Embed:
+    """One page of `/latest`, newest first."""
+    pages = page_count(len(items), per_page)
+    page = min(max(page, 0), pages - 1)
+    shown = items[page * per_page : (page + 1) * per_page]
+    embed = discord.Embed(
+        title=f"{heading} ({len(items)})",
+        description=_fit_entries([latest_entry(d) for d in shown], DESCRIPTION_LIMIT, separator="\n"),
         colour=ANSWER_COLOUR,
     )
     embed.set_footer(text=f"Page {page + 1} of {pages}")

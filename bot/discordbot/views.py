@@ -1,4 +1,5 @@
-"""Buttons: Quotes and feedback under every answer (persistent), and the `/sources list` pager.
+"""Buttons: Quotes and feedback under every answer (persistent), and the pager of `/sources list`
+and `/latest`.
 
 The answer buttons are `DynamicItem`s: the answer's id lives in each button's custom_id, and the
 bot registers the item classes at start-up, so buttons on old messages keep working after a
@@ -11,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import discord
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_QUOTE_MESSAGES = 5
 GONE = "I no longer have this answer on record, sorry."
+T = TypeVar("T")
 
 
 def _bot(interaction: discord.Interaction[Any]) -> AnswerBot:
@@ -140,20 +142,31 @@ def answer_view(answer_id: int, *, quotes: bool = True) -> discord.ui.View:
     return view
 
 
-class SourcesPager(discord.ui.View):
-    """Previous / next through `/sources list`; only the admin who asked can turn pages."""
+class Pager(discord.ui.View, Generic[T]):
+    """Previous / next through a list shown a page at a time; only whoever asked turns pages.
+    `render(items, page)` draws one page; `refusal` is what anyone else is told."""
 
-    def __init__(self, sources: Sequence[SourceFile], *, owner_id: int, timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        items: Sequence[T],
+        render: Callable[[Sequence[T], int], discord.Embed],
+        *,
+        owner_id: int,
+        refusal: str,
+        timeout: float = 300.0,
+    ) -> None:
         super().__init__(timeout=timeout)
-        self.sources = list(sources)
+        self.items = list(items)
+        self.render = render
         self.owner_id = owner_id
+        self.refusal = refusal
         self.page = 0
-        self.pages = page_count(len(self.sources))
+        self.pages = page_count(len(self.items))
         self.interaction: discord.Interaction[Any] | None = None
         self._sync_buttons()
 
     def embed(self) -> discord.Embed:
-        return sources_page_embed(self.sources, self.page)
+        return self.render(self.items, self.page)
 
     def _sync_buttons(self) -> None:
         self.previous.disabled = self.page <= 0
@@ -162,7 +175,7 @@ class SourcesPager(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         if interaction.user.id == self.owner_id:
             return True
-        await errors.respond(interaction, "Run `/sources list` yourself to browse the sources.")
+        await errors.respond(interaction, self.refusal)
         return False
 
     async def _turn(self, interaction: discord.Interaction[Any], step: int) -> None:
@@ -192,3 +205,16 @@ class SourcesPager(discord.ui.View):
         item: discord.ui.Item[Any],
     ) -> None:
         await errors.report(interaction, error)
+
+
+class SourcesPager(Pager[SourceFile]):
+    """`/sources list`, ten files a page."""
+
+    def __init__(self, sources: Sequence[SourceFile], *, owner_id: int, timeout: float = 300.0) -> None:
+        super().__init__(
+            sources,
+            sources_page_embed,
+            owner_id=owner_id,
+            refusal="Run `/sources list` yourself to browse the sources.",
+            timeout=timeout,
+        )

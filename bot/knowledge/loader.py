@@ -140,11 +140,11 @@ def load_file(knowledge_dir: Path, path: Path, pdf_cache: _PdfCache | None = Non
     source = source_name(knowledge_dir, path)
     if suffix == ".pdf":
         text = pdf_cache.read(path) if pdf_cache is not None else _read_pdf(path)
-        meta, verbatim = _sidecar(path), False
+        meta, verbatim = sidecar_meta(path), False
         body_start = 0
     elif suffix in {".html", ".htm"}:
         text, title = _read_html(path)
-        meta, verbatim, body_start = _sidecar(path), False, 0
+        meta, verbatim, body_start = sidecar_meta(path), False, 0
         meta.setdefault("title", title)
     else:
         text = _read_text(path)
@@ -410,7 +410,8 @@ def _bounded(value: Any) -> Any:
     return value[:MAX_META_VALUE_CHARS] if isinstance(value, str) else value
 
 
-def _sidecar(path: Path) -> dict[str, Any]:
+def sidecar_meta(path: Path) -> dict[str, Any]:
+    """The known keys of a PDF or HTML file's `<file>.meta.yaml`; {} when it has none."""
     side = path.with_name(path.name + SIDECAR)
     if not side.exists():
         return {}

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -43,13 +44,45 @@ def normalise_jurisdiction(value: str | None) -> str | None:
     return code
 
 
+class JurisdictionChoices:
+    """The jurisdiction picker of `/ask` and `/latest`: the codes the knowledge folder covers,
+    refreshed every few minutes, filtered by what the user has typed."""
+
+    def __init__(self, knowledge_dir: Path) -> None:
+        self.knowledge_dir = knowledge_dir
+        self._codes: list[str] = []
+        self._codes_at = float("-inf")
+
+    async def matching(self, current: str) -> list[app_commands.Choice[str]]:
+        codes = await self._known_codes()
+        typed = current.strip().lower()
+        choices = []
+        for code in codes:
+            label = f"{JURISDICTIONS.get(code, code)} ({code})"
+            if typed in label.lower():
+                choices.append(app_commands.Choice(name=label, value=code))
+        return choices[:25]
+
+    async def _known_codes(self) -> list[str]:
+        if time.monotonic() - self._codes_at > 300:
+            try:
+                sources = await asyncio.to_thread(list_sources, self.knowledge_dir)
+            except OSError as error:
+                log.warning("Could not list sources for autocomplete: %s", error)
+                sources = []
+            found = {s.jurisdiction for s in sources if s.jurisdiction}
+            ordered = [c for c in JURISDICTIONS if c in found]
+            self._codes = ordered + sorted(found - set(ordered)) or list(JURISDICTIONS)
+            self._codes_at = time.monotonic()
+        return self._codes
+
+
 class AskCog(commands.Cog):
     """Questions by slash command."""
 
     def __init__(self, bot: AnswerBot) -> None:
         self.bot = bot
-        self._codes: list[str] = []
-        self._codes_at = float("-inf")
+        self.jurisdictions = JurisdictionChoices(bot.settings.knowledge_dir)
 
     @app_commands.command(
         name="ask",
@@ -90,25 +123,4 @@ class AskCog(commands.Cog):
     async def jurisdiction_choices(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        codes = await self._known_codes()
-        typed = current.strip().lower()
-        choices = []
-        for code in codes:
-            label = f"{JURISDICTIONS.get(code, code)} ({code})"
-            if typed in label.lower():
-                choices.append(app_commands.Choice(name=label, value=code))
-        return choices[:25]
-
-    async def _known_codes(self) -> list[str]:
-        """Jurisdictions the knowledge folder covers, refreshed every few minutes."""
-        if time.monotonic() - self._codes_at > 300:
-            try:
-                sources = await asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir)
-            except OSError as error:
-                log.warning("Could not list sources for autocomplete: %s", error)
-                sources = []
-            found = {s.jurisdiction for s in sources if s.jurisdiction}
-            ordered = [c for c in JURISDICTIONS if c in found]
-            self._codes = ordered + sorted(found - set(ordered)) or list(JURISDICTIONS)
-            self._codes_at = time.monotonic()
-        return self._codes
+        return await self.jurisdictions.matching(current)
