@@ -225,7 +225,7 @@ class BM25Only(_EngineWith):
 
 def make_systems(
     settings: Settings, embeddings: Embeddings | None = None, client: ClientAPI | None = None
-) -> dict[str, evaluate.Answerer]:
+) -> dict[str, evaluate.AnsweringSystem]:
     """The four answerers, in SYSTEMS order, sharing one embedding model and one Chroma client."""
     embeddings = embeddings or make_embeddings(settings)
     client = client or store.make_client(settings)
@@ -261,7 +261,7 @@ class Comparison:
 
 
 def compare(
-    systems: Mapping[str, evaluate.Answerer],
+    systems: Mapping[str, evaluate.AnsweringSystem],
     rows: list[dict[str, Any]],
     check: Callable[[Any], bool] | None = None,
     knowledge_dir: Path | None = None,
