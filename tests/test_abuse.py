@@ -25,7 +25,7 @@ import pytest
 
 import bot as bot_package
 from bot.config import Settings
-from bot.core.errors import QuestionError
+from bot.core.errors import QuestionError, SourceError
 from bot.core.text import plain, sentences
 from bot.core.types import Answer, ReindexReport, Status
 from bot.discordbot import runner
@@ -40,7 +40,7 @@ from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.knowledge import loader
-from bot.knowledge.library import MAX_SOURCE_BYTES, SourceError
+from bot.knowledge.library import MAX_SOURCE_BYTES
 from bot.rag import answer as answering
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, Engine
 from tests.conftest import FIXTURE_KNOWLEDGE
