@@ -211,10 +211,10 @@ def _engine_ready(settings: Settings, quiet: bool) -> Any:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.rag.engine import validate_question
+    from bot.core.questions import check_question
 
     started = time.perf_counter()
-    validate_question(args.question)  # before loading anything heavy
+    check_question(args.question, settings.max_question_chars)  # before loading anything heavy
     engine = _engine_ready(settings, args.json)
     result = engine.answer(args.question, jurisdiction=args.jurisdiction)
     if args.json:

@@ -712,7 +712,10 @@ async def test_a_100_kb_question_is_refused_by_the_engine_before_any_work(
 ) -> None:
     counting = CountingEmbeddings(local_embeddings)
     engine = Engine(indexed.settings, embeddings=counting, client=indexed.indexer.client)
-    message = "The question is 100,000 characters long; please keep it under 4,000."
+    message = (
+        "Your question is 100,000 characters long; please keep it under 1,000 characters "
+        "and ask about one thing at a time."
+    )
 
     with pytest.raises(QuestionError) as caught:
         engine.answer(HUGE_QUESTION)

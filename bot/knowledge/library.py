@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot import jurisdictions
 from bot.core.errors import SourceError
 from bot.knowledge.loader import (
     MAX_FILE_BYTES,
@@ -41,7 +42,6 @@ MAX_FIELD_CHARS = 300
 DEFAULT_KIND = "news"
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_JURISDICTION = re.compile(r"[A-Z][A-Z-]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def list_sources(knowledge_dir: Path) -> list[SourceFile]:
             SourceFile(
                 path=rel,
                 title=title,
-                jurisdiction=_text(meta.get("jurisdiction")).upper(),
+                jurisdiction=jurisdictions.normalise(meta.get("jurisdiction")),
                 published=_text(meta.get("published"))[:10],
                 kind=_text(meta.get("kind")),
             )
@@ -244,8 +244,8 @@ def check_date(published: str) -> str:
 
 def check_jurisdiction(jurisdiction: str) -> str:
     """A jurisdiction code ("us" -> "US"), or SourceError."""
-    code = (jurisdiction or "").strip().upper()
-    if not _JURISDICTION.fullmatch(code):
+    code = jurisdictions.normalise(jurisdiction)
+    if not jurisdictions.is_code(code):
         raise SourceError("The jurisdiction must be a short code like US, EU, UK or CN.")
     return code
 
