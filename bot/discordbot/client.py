@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.discordbot import errors
-from bot.discordbot.answering import Answerer
+from bot.discordbot.answering import AnswerDelivery
 from bot.discordbot.cogs.admin import AdminCog
 from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.cogs.latest import LatestCog
@@ -72,7 +72,7 @@ class AnswerBot(commands.Bot):
         self.indexer = indexer
         self.feedback = feedback
         self.gate = Gate(settings)
-        self.answerer = Answerer(engine, feedback)
+        self.answerer = AnswerDelivery(engine, feedback)
         self.index_runner = IndexRunner(indexer)
         self.sync_dev_guild = sync_dev_guild
         self.schedule = (

@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.core.errors import IndexNotReady
 from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
 from bot.index import store
+from bot.jurisdictions import normalise
 from bot.knowledge.loader import QUESTION_RECORD
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class Hit:
 
 
 @dataclass
-class _Corpus:
+class Corpus:
     collection: str
     generation: int
     ids: list[str] = field(default_factory=list)
@@ -104,10 +105,10 @@ class HybridRetriever:
         self.settings = settings
         self.client = client
         self.embeddings = embeddings
-        self._corpus: _Corpus | None = None
+        self._corpus: Corpus | None = None
         self._lock = threading.Lock()
 
-    def corpus(self) -> _Corpus:
+    def corpus(self) -> Corpus:
         """The active collection's chunks and BM25 index, rebuilt when the pointer moves."""
         pointer = store.read_pointer(self.client, self.settings)
         if pointer is None:
@@ -125,7 +126,7 @@ class HybridRetriever:
             self._corpus = self._load(pointer.active, pointer.generation)
             return self._corpus
 
-    def _load(self, name: str, generation: int) -> _Corpus:
+    def _load(self, name: str, generation: int) -> Corpus:
         collection = self.client.get_collection(name, embedding_function=None)
         ids: list[str] = []
         documents: list[str] = []
@@ -138,7 +139,7 @@ class HybridRetriever:
             if len(got["ids"]) < PAGE:
                 break
         keep = [i for i, m in enumerate(metadatas) if m.get("record") != QUESTION_RECORD]
-        corpus = _Corpus(
+        corpus = Corpus(
             name,
             generation,
             [ids[i] for i in keep],
@@ -209,7 +210,7 @@ class HybridRetriever:
                 if scores[i] <= 0 or rank >= CANDIDATES:
                     break
                 meta = corpus.metas[i]
-                if jurisdiction and str(meta.get("jurisdiction", "")).upper() != jurisdiction.upper():
+                if jurisdiction and normalise(meta.get("jurisdiction")) != normalise(jurisdiction):
                     continue
                 cid = corpus.ids[i]
                 hit = hits.get(cid) or Hit(cid, corpus.texts[i], meta)
@@ -236,7 +237,7 @@ class HybridRetriever:
             if hit.source in asked:
                 hit.asked = asked[hit.source]
                 hit.fused += 1.0 / (RRF_K + 1 + order_asked.index(hit.source))
-            code = str(hit.meta.get("jurisdiction", "")).upper()
+            code = normalise(hit.meta.get("jurisdiction"))
             # A question naming several jurisdictions is comparative: overviews cover them all.
             if boost and (code in boost or (len(boost) > 1 and code == "INTL")):
                 hit.fused += JURISDICTION_BONUS
@@ -254,7 +255,7 @@ class HybridRetriever:
         ]
 
     def asked_sources(
-        self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None
+        self, corpus: Corpus, query_vector: list[float], jurisdiction: str | None
     ) -> dict[str, float]:
         """Articles whose front-matter questions are near the question: source -> best similarity,
         nearest first."""
@@ -262,7 +263,7 @@ class HybridRetriever:
             return {}
         where: Any = {"record": QUESTION_RECORD}
         if jurisdiction:
-            where = {"$and": [where, {"jurisdiction": jurisdiction.upper()}]}
+            where = {"$and": [where, {"jurisdiction": normalise(jurisdiction)}]}
         collection = self.client.get_collection(corpus.collection, embedding_function=None)
         found = collection.query(
             query_embeddings=np.asarray([query_vector], dtype=np.float32),
@@ -279,11 +280,11 @@ class HybridRetriever:
                 out[source] = similarity
         return out
 
-    def dense_hits(self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None) -> list[Hit]:
+    def dense_hits(self, corpus: Corpus, query_vector: list[float], jurisdiction: str | None) -> list[Hit]:
         """Chroma's nearest neighbours of the question, in order, with cosine similarity."""
         where: Any = _CHUNKS_ONLY
         if jurisdiction:
-            where = {"$and": [_CHUNKS_ONLY, {"jurisdiction": jurisdiction.upper()}]}
+            where = {"$and": [_CHUNKS_ONLY, {"jurisdiction": normalise(jurisdiction)}]}
         collection = self.client.get_collection(corpus.collection, embedding_function=None)
         found = collection.query(
             query_embeddings=np.asarray([query_vector], dtype=np.float32),
@@ -362,7 +363,7 @@ def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None
     if boost and len(boost) > 1:
         for code in sorted(boost):
             for hit in ranked:
-                if str(hit.meta.get("jurisdiction", "")).upper() == code:
+                if normalise(hit.meta.get("jurisdiction")) == code:
                     if hit not in chosen:
                         take(hit)
                     break
