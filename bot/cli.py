@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="answer a question with citations")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, in quotes (any language)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--jurisdiction", help="only sources from this jurisdiction (CN, US, EU, UK, ...)")
     reindex = sub.add_parser("reindex", help="bring the index in step with the knowledge folder")
@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate = sub.add_parser("eval", help="answer a question set (JSON lines) and score it")
-    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument(
+        "file", type=Path, help='JSON lines, each with a "question"; gold fields ("expect", ...) to score'
+    )
     evaluate.add_argument("--out", type=Path, help="write one result per line here")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("--split", help='only the rows of this part of the set ("dev" or "holdout")')

@@ -59,6 +59,10 @@ class AnswerBot(commands.Bot):
         options: dict[str, Any] = self._client_options()
         if settings.owner_ids:
             options["owner_ids"] = set(settings.owner_ids)
+        # The bot never joins voice: without these, discord.py warns at start that PyNaCl and
+        # davey (voice libraries) are missing. The flags are discord.py's own warn-once switches.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: there are no text commands
             help_command=None,
