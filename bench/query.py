@@ -37,11 +37,11 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
-from bot.core.text import jurisdictions_in
 from bot.core.types import Status
 from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
+from bot.jurisdictions import jurisdictions_in
 from bot.rag.engine import PASSAGES, Engine
 
 COLD_QUESTION = "Can an AI-generated image be protected by copyright in China?"

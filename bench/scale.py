@@ -50,10 +50,11 @@ from bench.common import (
     write_result,
 )
 from bench.proposals import PostingsBM25, install_paged_get
-from bot.core.text import jurisdictions_in, sentences, tokens
+from bot.core.text import sentences, tokens
 from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
+from bot.jurisdictions import jurisdictions_in
 from bot.knowledge import loader
 from bot.rag.engine import PASSAGES, Engine
 

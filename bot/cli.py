@@ -46,11 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "commands": cmd_commands,
         "sync": cmd_sync,
     }[args.command]
-    from bot.core.errors import EngineError
+    from bot.core.errors import BotError
 
     try:
         return int(handler(settings, args))
-    except EngineError as error:
+    except BotError as error:  # an engine or knowledge-folder error: its message says it all
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="answer a question with citations")
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, in quotes (any language)")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
     ask.add_argument("--jurisdiction", help="only sources from this jurisdiction (CN, US, EU, UK, ...)")
     reindex = sub.add_parser("reindex", help="bring the index in step with the knowledge folder")
@@ -88,7 +88,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate = sub.add_parser("eval", help="answer a question set (JSON lines) and score it")
-    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument(
+        "file", type=Path, help='JSON lines, each with a "question"; gold fields ("expect", ...) to score'
+    )
     evaluate.add_argument("--out", type=Path, help="write one result per line here")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("--split", help='only the rows of this part of the set ("dev" or "holdout")')
@@ -187,23 +189,18 @@ def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     from bot.knowledge import fetch
-    from bot.knowledge.library import SourceError
 
     options = fetch.settings_options(settings)
     options["allow_private"] = options["allow_private"] or args.allow_private
-    try:
-        path = fetch.add_url(
-            settings.knowledge_dir,
-            args.url,
-            title=args.title,
-            publisher=args.publisher,
-            published=args.published,
-            jurisdiction=args.jurisdiction,
-            **options,
-        )
-    except SourceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    path = fetch.add_url(  # a SourceError is shown by main() like any other BotError
+        settings.knowledge_dir,
+        args.url,
+        title=args.title,
+        publisher=args.publisher,
+        published=args.published,
+        jurisdiction=args.jurisdiction,
+        **options,
+    )
     saved = path.relative_to(settings.knowledge_dir.resolve()).as_posix()
     if not args.json:
         print(f"Saved {settings.knowledge_dir / saved}", file=sys.stderr)
@@ -230,10 +227,10 @@ def _engine_ready(settings: Settings, quiet: bool) -> Any:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.rag.engine import validate_question
+    from bot.core.questions import check_question
 
     started = time.perf_counter()
-    validate_question(args.question)  # before loading anything heavy
+    check_question(args.question, settings.max_question_chars)  # before loading anything heavy
     engine = _engine_ready(settings, args.json)
     result = engine.answer(args.question, jurisdiction=args.jurisdiction)
     if args.json:

@@ -25,7 +25,7 @@ import pytest
 
 import bot as bot_package
 from bot.config import Settings
-from bot.core.errors import QuestionError
+from bot.core.errors import QuestionError, SourceError
 from bot.core.text import plain, sentences
 from bot.core.types import Answer, ReindexReport, Status
 from bot.discordbot import runner
@@ -40,7 +40,7 @@ from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.knowledge import loader
-from bot.knowledge.library import MAX_SOURCE_BYTES, SourceError
+from bot.knowledge.library import MAX_SOURCE_BYTES
 from bot.rag import answer as answering
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, Engine
 from tests.conftest import FIXTURE_KNOWLEDGE
@@ -712,7 +712,10 @@ async def test_a_100_kb_question_is_refused_by_the_engine_before_any_work(
 ) -> None:
     counting = CountingEmbeddings(local_embeddings)
     engine = Engine(indexed.settings, embeddings=counting, client=indexed.indexer.client)
-    message = "The question is 100,000 characters long; please keep it under 4,000."
+    message = (
+        "Your question is 100,000 characters long; please keep it under 1,000 characters "
+        "and ask about one thing at a time."
+    )
 
     with pytest.raises(QuestionError) as caught:
         engine.answer(HUGE_QUESTION)

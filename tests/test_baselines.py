@@ -9,19 +9,23 @@ import pytest
 
 from bot.core.types import Answer, Status
 from bot.eval import baselines
-from bot.eval.evaluate import Answerer, QuoteChecker
+from bot.eval.evaluate import AnsweringSystem, QuoteChecker
 from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
 
 
 @pytest.fixture
-def systems(engine: Engine, indexer: Indexer, local_embeddings: LocalEmbeddings) -> dict[str, Answerer]:
+def systems(
+    engine: Engine, indexer: Indexer, local_embeddings: LocalEmbeddings
+) -> dict[str, AnsweringSystem]:
     """The four systems over the indexed fixture knowledge."""
     return baselines.make_systems(indexer.settings, embeddings=local_embeddings, client=indexer.client)
 
 
-def test_the_four_systems_share_one_interface_and_ours_is_the_engine(systems: dict[str, Answerer]) -> None:
+def test_the_four_systems_share_one_interface_and_ours_is_the_engine(
+    systems: dict[str, AnsweringSystem],
+) -> None:
     assert tuple(systems) == baselines.SYSTEMS
     assert type(systems["ours"]) is Engine
     for system in systems.values():
@@ -30,7 +34,7 @@ def test_the_four_systems_share_one_interface_and_ours_is_the_engine(systems: di
         assert result.retrieved and result.retrieved[0] == "knowledge/uk-cdpa.md"
 
 
-def test_textbook_answers_what_ours_declines(systems: dict[str, Answerer], kb: Path) -> None:
+def test_textbook_answers_what_ours_declines(systems: dict[str, AnsweringSystem], kb: Path) -> None:
     textbook, ours = systems["textbook"], systems["ours"]
     check = QuoteChecker(kb)
     for question, declined in (
@@ -47,7 +51,7 @@ def test_textbook_answers_what_ours_declines(systems: dict[str, Answerer], kb: P
         assert mine.citations == []
 
 
-def test_bm25_only_misses_a_paraphrase_that_ours_answers(systems: dict[str, Answerer]) -> None:
+def test_bm25_only_misses_a_paraphrase_that_ours_answers(systems: dict[str, AnsweringSystem]) -> None:
     question = "Must synthetic videos be tagged so machines can detect them in Europe?"
     assert systems["bm25"].answer(question).status is not Status.ANSWERED
     mine = systems["ours"].answer(question)
@@ -78,7 +82,7 @@ def test_dense_only_misses_an_exact_case_name_that_ours_finds(
     assert mine.citations[0].source == "knowledge/warehouse.md"
 
 
-def test_comparison_scores_every_system_in_one_table(systems: dict[str, Answerer], kb: Path) -> None:
+def test_comparison_scores_every_system_in_one_table(systems: dict[str, AnsweringSystem], kb: Path) -> None:
     rows: list[dict[str, Any]] = [
         {
             "id": "uk",

@@ -117,3 +117,30 @@ def test_add_fetches_a_page_then_indexes_it(kb: Path, tmp_path: Path) -> None:
     assert result["url"] == url and result["index"]["added"] > 0
     saved = (kb / result["file"]).read_text(encoding="utf-8")
     assert "title: Freedonia court on AI songs" in saved and "no author" in saved
+
+
+def test_a_copied_env_example_gives_plain_messages_and_no_voice_warnings(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+
+    def newcomer(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "bot.py"), *args],
+            cwd=tmp_path,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    listed = newcomer("commands")
+    assert listed.returncode == 0, listed.stderr
+    assert {c["name"] for c in json.loads(listed.stdout)} >= {"ask", "reindex"}
+    assert listed.stderr == ""  # no "PyNaCl/davey is not installed, voice will NOT be supported"
+
+    started = newcomer("run")
+    assert started.returncode == 2
+    assert started.stderr.strip().splitlines() == [
+        "error: DISCORD_TOKEN is still the example value from .env.example: put your bot's token "
+        "there (see docs/discord.md)"
+    ]

@@ -15,6 +15,7 @@ import pytest
 from discord.http import HTTPClient, Route
 from discord.webhook.async_ import AsyncWebhookAdapter
 
+from bot.core.errors import SourceError
 from bot.core.types import Failure
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.admin import AdminCog
@@ -22,7 +23,7 @@ from bot.discordbot.errors import ADMINS_ONLY, NotAdmin, UserFacingError
 from bot.discordbot.indexing import AlreadyRunning
 from bot.discordbot.views import SourcesPager
 from bot.knowledge import fetch
-from bot.knowledge.library import SourceError, save_source
+from bot.knowledge.library import save_source
 from tests.discord_fakes import (
     ADMIN_ROLE_ID,
     USER_ID,
@@ -40,7 +41,7 @@ from tests.test_fetch import ARTICLE, Site
 
 MANAGE_GUILD = 32
 
-META = {
+META: dict[str, Any] = {
     "title": "T",
     "url": "https://example.org/t",
     "publisher": "P",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -135,6 +136,37 @@ def test_run_without_a_token_names_it_and_exits_non_zero(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "DISCORD_TOKEN" in err and "Traceback" not in err
     assert runner.sync(make_settings(tmp_path, discord_token="  ")) == 2
+
+
+def test_run_with_the_example_token_stops_before_connecting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = next(
+        line.split("=", 1)[1]
+        for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+        if line.startswith("DISCORD_TOKEN=")
+    )
+    serve = AsyncMock()
+    monkeypatch.setattr(runner, "_serve", serve)
+    settings = make_settings(tmp_path, discord_token=example)
+
+    assert runner.run(settings) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "DISCORD_TOKEN is still the example value from .env.example" in err
+    assert runner.sync(settings) == 2
+    serve.assert_not_called()
+
+
+def test_listing_the_commands_logs_no_voice_warnings(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # discord.py warns once per process; pretend no client was made yet in this one
+    monkeypatch.setattr(discord.VoiceClient, "warn_nacl", True)
+    monkeypatch.setattr(discord.VoiceClient, "warn_dave", True)
+    with caplog.at_level(logging.WARNING):
+        runner.command_tree_json(make_settings(tmp_path))
+    assert not [r.getMessage() for r in caplog.records if "voice" in r.getMessage().lower()]
 
 
 def test_bot_py_run_without_a_token_prints_one_line(tmp_path: Path) -> None:

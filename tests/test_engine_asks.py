@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
+from bot import jurisdictions
 from bot.config import Settings
-from bot.core.text import jurisdictions_in, plain, sentences
+from bot.core.text import plain, sentences
 from bot.core.types import Answer, Status
 from bot.eval.evaluate import QuoteChecker
 from bot.index import store
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
+from bot.jurisdictions import jurisdictions_in
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.rag import answer as answering
 from bot.rag.engine import ENGLISH_SOURCES_NOTE, PERSONAL_REFERRAL, UNREPORTED_TEXT, Engine
@@ -70,7 +72,7 @@ def assert_quotes_are_cited_source_sentences(result: Answer, knowledge: Path) ->
         cited = {by_n[int(n)] for _, n in pieces}
         assert len(cited) == 1  # a paragraph quotes one source
         cite = cited.pop()
-        name = answering.JURISDICTION_NAMES.get(cite.jurisdiction.upper(), "")
+        name = jurisdictions.label(cite.jurisdiction)
         if name and not jurisdictions_in(rest):  # a quote that names no country gets a label
             assert label is not None, paragraph
             assert label.group(0) == f"{name}, {cite.published[:4]}: "

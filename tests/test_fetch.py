@@ -22,10 +22,10 @@ import pytest
 import yaml
 
 from bot.config import Settings
+from bot.core.errors import SourceError
 from bot.core.types import Status
 from bot.index.indexer import Indexer
 from bot.knowledge import fetch, loader, safe_http
-from bot.knowledge.library import SourceError
 from bot.rag.engine import Engine
 from tests.test_loader import minimal_pdf
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,7 +19,7 @@ from bot.knowledge.library import (
 )
 from bot.knowledge.loader import load_file, parse_front_matter
 
-META = {
+META: dict[str, Any] = {
     "title": "Court rules on AI art",
     "url": "https://example.org/news/ai-art",
     "publisher": "Example News",

@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.core.errors import QuestionError
-from bot.core.text import sentences
+from bot.core.questions import check_question
+from bot.core.text import claims, sentences
 from bot.knowledge import loader
 from bot.knowledge.loader import LoadError, parse_front_matter
-from bot.rag.answer import _MARKER, _split_claims, verify
-from bot.rag.engine import validate_question
+from bot.rag.answer import CITATION_MARKER, verify
 from bot.rag.retriever import Hit
 from bot.rag.scope import refusal, unknown_names
 
@@ -165,14 +165,14 @@ def test_verification_keeps_only_cited_sentences_and_verbatim_quotes(
     text, cites, _ = verify(reply, hits)
 
     assert [c.n for c in cites] == list(range(1, len(cites) + 1))  # renumbered in order
-    numbers = [int(n) for m in _MARKER.finditer(text) for n in re.split(r"[,;]", m.group(1))]
+    numbers = [int(n) for m in CITATION_MARKER.finditer(text) for n in re.split(r"[,;]", m.group(1))]
     assert set(numbers) == {c.n for c in cites}  # no marker names a passage not given
     if not cites:
         assert text == ""
     for paragraph in text.split("\n\n") if text else []:
-        for claim in _split_claims(paragraph):
+        for claim in claims(paragraph):
             if re.search(r"\w", claim):  # a sentence, not a stray full stop
-                assert _MARKER.search(claim), claim  # every kept sentence carries a citation
+                assert CITATION_MARKER.search(claim), claim  # every kept sentence carries a citation
     by_source = {h.source: h for h in hits}
     for cite in cites:
         hit = by_source[cite.source]
@@ -322,7 +322,7 @@ def test_html_reading_fails_only_with_load_error(text: str, tail: str) -> None:
 @given(st.text(max_size=300))
 def test_question_checks_fail_only_with_a_message_for_the_user(question: str) -> None:
     try:
-        text = validate_question(question)
+        text = check_question(question, max_chars=200)
     except QuestionError as error:
         assert str(error)
         return

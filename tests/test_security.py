@@ -26,7 +26,7 @@ import pytest
 
 from bot import logs
 from bot.config import Settings
-from bot.core.errors import StoreUnavailable
+from bot.core.errors import SourceError, StoreUnavailable
 from bot.core.types import AnswerDelta, Status, Turn
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.ask import AskCog
@@ -39,7 +39,7 @@ from bot.index import store
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.knowledge import loader
-from bot.knowledge.library import SourceError, save_source
+from bot.knowledge.library import save_source
 from bot.rag import answer as answering
 from bot.rag.engine import Engine
 from tests.discord_fakes import (
@@ -60,7 +60,7 @@ from tests.discord_fakes import (
 from tests.llm_server import LLMServer, Reply
 
 THREAD_ID = 700000000000000077
-UPLOAD_META = {
+UPLOAD_META: dict[str, Any] = {
     "title": "Upload",
     "url": "https://example.org/upload",
     "publisher": "Example",

@@ -1,8 +1,16 @@
-"""Errors whose message is fit to show to a user as it is."""
+"""Errors whose message is fit to show to a user as it is.
+
+Every one is a `BotError`, so a front end (the command line, Discord) catches one family and
+shows `str(error)`; anything else is a bug or an outage, logged with its traceback.
+"""
 
 
-class EngineError(Exception):
+class BotError(Exception):
     """Base class: `str(error)` is a plain-words message for the user."""
+
+
+class EngineError(BotError):
+    """Answering or indexing cannot go on; the message says why."""
 
 
 class QuestionError(EngineError):
@@ -23,3 +31,8 @@ class ReindexBusy(EngineError):
 
 class StoreDamaged(EngineError):
     """A database behind the index is damaged; the message says the way out."""
+
+
+class SourceError(BotError):
+    """Bad input for the knowledge folder: a file, a name, an address or a field an admin gave,
+    or a page that could not be fetched."""

@@ -141,7 +141,7 @@ class Asked:
     private: bool = False  # only the asker sees the answer: it must never become others' context
 
 
-class Answerer:
+class AnswerDelivery:
     """Runs the engine for a question and shows the result in a target."""
 
     def __init__(

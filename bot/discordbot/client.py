@@ -12,7 +12,7 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.discordbot import errors
-from bot.discordbot.answering import Answerer
+from bot.discordbot.answering import AnswerDelivery
 from bot.discordbot.cogs.admin import AdminCog
 from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.cogs.latest import LatestCog
@@ -59,6 +59,10 @@ class AnswerBot(commands.Bot):
         options: dict[str, Any] = self._client_options()
         if settings.owner_ids:
             options["owner_ids"] = set(settings.owner_ids)
+        # The bot never joins voice: without these, discord.py warns at start that PyNaCl and
+        # davey (voice libraries) are missing. The flags are discord.py's own warn-once switches.
+        discord.VoiceClient.warn_nacl = False
+        discord.VoiceClient.warn_dave = False
         super().__init__(
             command_prefix=commands.when_mentioned,  # unused: there are no text commands
             help_command=None,
@@ -72,7 +76,7 @@ class AnswerBot(commands.Bot):
         self.indexer = indexer
         self.feedback = feedback
         self.gate = Gate(settings)
-        self.answerer = Answerer(engine, feedback)
+        self.answerer = AnswerDelivery(engine, feedback)
         self.index_runner = IndexRunner(indexer)
         self.sync_dev_guild = sync_dev_guild
         self.schedule = (

@@ -15,8 +15,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.core.errors import EngineError
-from bot.knowledge.library import SourceError
+from bot.core.errors import BotError
 from bot.logs import redact
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ def _describe(error: BaseException) -> tuple[str, str | None]:
     match error:
         case UserFacingError():
             return error.message, None
-        case SourceError() | EngineError():
+        case BotError():
             return str(error), None
         case app_commands.CommandOnCooldown():
             return f"Slow down a little: try again in {seconds(error.retry_after)} s.", None

@@ -11,6 +11,8 @@ from typing import Any
 import discord
 
 from bot.config import Settings
+from bot.core.errors import QuestionError
+from bot.core.questions import check_question
 from bot.discordbot.errors import TryAgainLater, UserFacingError, seconds
 
 Clock = Callable[[], float]
@@ -50,17 +52,14 @@ def allowed_channels_text(settings: Settings) -> str:
     return f"I only answer questions in {channels}."
 
 
-def clean_question(question: str, max_chars: int) -> str:
-    """The question, stripped; a clear message if it is empty or too long."""
-    question = (question or "").strip()
-    if not question:
-        raise UserFacingError("Please ask a question, e.g. “Is an AI image protected in China?”")
-    if len(question) > max_chars:
-        raise UserFacingError(
-            f"Your question is {len(question):,} characters long; please keep it under "
-            f"{max_chars:,} characters and ask about one thing at a time."
-        )
-    return question
+def checked_question(question: str, settings: Settings) -> str:
+    """The question as typed (trimmed, so that its echo shows what the user wrote) if it passes
+    the question rule; UserFacingError with the rule's message if not."""
+    try:
+        check_question(question, settings.max_question_chars)
+    except QuestionError as error:
+        raise UserFacingError(str(error)) from None
+    return (question or "").strip()
 
 
 class UserCooldown:

@@ -36,23 +36,6 @@ DECLINE_COLOUR = discord.Colour.light_grey()
 OK_COLOUR = discord.Colour.green()
 WARN_COLOUR = discord.Colour.orange()
 
-JURISDICTIONS = {
-    "US": "United States",
-    "EU": "European Union",
-    "UK": "United Kingdom",
-    "CN": "China",
-    "DE": "Germany",
-    "FR": "France",
-    "JP": "Japan",
-    "KR": "South Korea",
-    "IN": "India",
-    "CA": "Canada",
-    "AU": "Australia",
-    "SG": "Singapore",
-    "INTL": "International",
-}
-
-
 # -- neutralising --------------------------------------------------------------------------------
 
 ZWSP = "\u200b"

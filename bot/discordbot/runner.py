@@ -21,7 +21,19 @@ from bot.discordbot.feedback import FeedbackStore
 log = logging.getLogger(__name__)
 
 
-def _say_no_token() -> None:
+# The placeholder in .env.example: a copied, unedited .env must not reach Discord with it.
+EXAMPLE_TOKEN = "your-bot-token-here"  # noqa: S105  # the placeholder, not a secret
+
+
+def _say_no_token(settings: Settings) -> None:
+    secret = settings.discord_token
+    if secret is not None and secret.get_secret_value().strip() == EXAMPLE_TOKEN:
+        print(
+            "error: DISCORD_TOKEN is still the example value from .env.example: put your bot's "
+            "token there (see docs/discord.md)",
+            file=sys.stderr,
+        )
+        return
     print(
         "error: DISCORD_TOKEN is not set: put the bot token in the environment or in .env "
         "(see docs/discord.md)",
@@ -33,7 +45,7 @@ def run(settings: Settings) -> int:
     """Run the bot until interrupted; the exit code."""
     token = _token(settings)
     if token is None:
-        _say_no_token()
+        _say_no_token(settings)
         return 2
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(root=True)
@@ -58,7 +70,7 @@ def sync(settings: Settings) -> int:
     """Publish the slash commands globally (and to DEV_GUILD_ID, when set)."""
     token = _token(settings)
     if token is None:
-        _say_no_token()
+        _say_no_token(settings)
         return 2
     try:
         names = asyncio.run(_sync(settings, token))
@@ -79,10 +91,12 @@ def command_tree_json(settings: Settings) -> list[dict[str, Any]]:
 
 
 def _token(settings: Settings) -> str | None:
+    """The bot token, or None when it is unset, blank or still the example value."""
     secret = settings.discord_token
-    if secret is None or not secret.get_secret_value().strip():
+    token = "" if secret is None else secret.get_secret_value().strip()
+    if not token or token == EXAMPLE_TOKEN:
         return None
-    return secret.get_secret_value().strip()
+    return token
 
 
 async def _serve(settings: Settings, token: str) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.text import SENTENCE_CUT
+
 MESSAGE_LIMIT = 2000
 
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
@@ -20,7 +22,6 @@ _PROTECTED = (_FENCE, _INLINE_CODE, _MD_LINK, _ANGLE_URL, _BARE_URL, _MARKER)
 
 _PARAGRAPH = re.compile(r"\n[ \t]*\n")
 _LINE = re.compile(r"\n")
-_SENTENCE = re.compile(r"[.!?][)\"'\u201d\u2019\]]*(?=\s)|[\u3002\uff01\uff1f]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -79,7 +80,7 @@ def _find_cut(text: str, limit: int) -> int:
     levels = (
         [m.start() for m in _PARAGRAPH.finditer(window)],
         [m.start() for m in _LINE.finditer(window)],
-        [m.end() for m in _SENTENCE.finditer(window)],
+        [m.end() for m in SENTENCE_CUT.finditer(window)],  # the sentence rule, loosened for cuts
         [m.start() for m in _SPACE.finditer(window)],
     )
     for level, positions in enumerate(levels):

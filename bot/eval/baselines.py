@@ -34,13 +34,14 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from bot.config import Settings
+from bot.core.questions import check_question
 from bot.core.text import tokens
 from bot.core.types import Answer, Status
 from bot.eval import evaluate
 from bot.index import store
 from bot.index.embeddings import make_embeddings
 from bot.rag import answer as answering
-from bot.rag.engine import CJK_LANGUAGES, CJK_LEXICAL_FLOOR, LEXICAL_FLOOR, Engine, validate_question
+from bot.rag.engine import CJK_LANGUAGES, CJK_LEXICAL_FLOOR, LEXICAL_FLOOR, Engine
 from bot.rag.retriever import CANDIDATES, RRF_K, Hit, HybridRetriever, spread
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class TextbookRAG:
 
     def answer(self, question: str, *, jurisdiction: str | None = None) -> Answer:
         started = time.perf_counter()
-        text = validate_question(question)
+        text = check_question(question, self.settings.max_question_chars)
         hits = self.search(text, jurisdiction=jurisdiction)
         idf = self._corpus_source.corpus().idf
         body, cites = answering.extractive(text, hits, self.embeddings, idf)
@@ -225,7 +226,7 @@ class BM25Only(_EngineWith):
 
 def make_systems(
     settings: Settings, embeddings: Embeddings | None = None, client: ClientAPI | None = None
-) -> dict[str, evaluate.Answerer]:
+) -> dict[str, evaluate.AnsweringSystem]:
     """The four answerers, in SYSTEMS order, sharing one embedding model and one Chroma client."""
     embeddings = embeddings or make_embeddings(settings)
     client = client or store.make_client(settings)
@@ -261,7 +262,7 @@ class Comparison:
 
 
 def compare(
-    systems: Mapping[str, evaluate.Answerer],
+    systems: Mapping[str, evaluate.AnsweringSystem],
     rows: list[dict[str, Any]],
     check: Callable[[Any], bool] | None = None,
     knowledge_dir: Path | None = None,

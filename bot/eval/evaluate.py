@@ -40,12 +40,14 @@ class QuoteChecker:
         return bool(text) and bool(quote) and quote in (text or "")
 
 
-class Answerer(Protocol):
+class AnsweringSystem(Protocol):
+    """What an evaluation runs: the engine or a baseline, each answering one question at a time."""
+
     def answer(self, question: str, *, jurisdiction: str | None = None) -> Answer: ...
 
 
 def answer_all(
-    engine: Answerer, rows: list[dict[str, Any]], out: IO[str] | None = None
+    engine: AnsweringSystem, rows: list[dict[str, Any]], out: IO[str] | None = None
 ) -> list[tuple[dict[str, Any], Answer, list[str]]]:
     """Answer every question; write one `ask --json` object plus the `id` a line to `out`."""
     results = []

@@ -15,6 +15,7 @@ from typing import Any
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 from bot.config import Settings
 from bot.core.errors import StoreUnavailable
@@ -96,10 +97,8 @@ def read_pointer(client: ClientAPI, settings: Settings) -> Pointer | None:
     """The current pointer, or None before the first index."""
     try:
         meta = client.get_collection(pointer_name(settings), embedding_function=None).metadata or {}
-    except Exception as error:
-        if _is_missing(error):
-            return None
-        raise
+    except NotFoundError:  # raised alike by the embedded client and a `chroma run` server
+        return None
     if "active" not in meta:
         return None
     return Pointer(
@@ -122,13 +121,6 @@ def write_pointer(client: ClientAPI, settings: Settings, active: str, embedding_
     collection = client.get_or_create_collection(pointer_name(settings), embedding_function=None)
     collection.modify(metadata=pointer.to_metadata())
     return pointer
-
-
-def _is_missing(error: Exception) -> bool:
-    name = type(error).__name__
-    return name in {"NotFoundError", "InvalidCollectionException"} or (
-        isinstance(error, ValueError) and "does not exist" in str(error)
-    )
 
 
 def collection_names(client: ClientAPI) -> list[str]:

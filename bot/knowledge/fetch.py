@@ -16,18 +16,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Settings
+from bot.core.errors import SourceError
 from bot.knowledge import loader
 from bot.knowledge.library import (
     DEFAULT_KIND,
-    SourceError,
-    _check_binary,
-    _check_date,
-    _check_jurisdiction,
-    _check_url,
-    _dump,
-    _one_line,
-    _write_new,
+    check_binary,
+    check_date,
+    check_field,
+    check_jurisdiction,
     check_name,
+    check_url,
+    dump_meta,
+    write_new,
 )
 from bot.knowledge.safe_http import (
     DEFAULT_MAX_BYTES,
@@ -71,22 +71,22 @@ def add_url(
     """
     # Check what the admin typed before spending a network request on it.
     given = {
-        "title": _one_line("title", title) if title else None,
-        "publisher": _one_line("publisher", publisher) if publisher else None,
-        "published": _check_date(published) if published else "",
-        "jurisdiction": _check_jurisdiction(jurisdiction) if jurisdiction else DEFAULT_JURISDICTION,
+        "title": check_field("title", title) if title else None,
+        "publisher": check_field("publisher", publisher) if publisher else None,
+        "published": check_date(published) if published else "",
+        "jurisdiction": check_jurisdiction(jurisdiction) if jurisdiction else DEFAULT_JURISDICTION,
     }
     fetched = fetch_source(
         url, allow_private=allow_private, max_bytes=max_bytes, timeout=timeout, network=network
     )
-    final_url = _check_url(fetched.final_url)
+    final_url = check_url(fetched.final_url)
     host = (urlsplit(final_url).hostname or "").removeprefix("www.")
 
     pdf: bytes | None = None
     text = ""
     if fetched.content_type in PDF_TYPES or fetched.data.lstrip()[:5] == b"%PDF-":
         pdf, suffix, page_title = fetched.data, ".pdf", _pdf_title(fetched.data)
-        _check_binary(".pdf", pdf)
+        check_binary(".pdf", pdf)
     elif fetched.content_type in HTML_TYPES:
         text, suffix, page_title = fetched.text, ".md", fetched.title
     elif fetched.content_type in TEXT_TYPES:
@@ -122,14 +122,14 @@ def add_url(
         raise SourceError(f"This address was already added as {name}; remove that source first.")
 
     if pdf is not None:
-        _write_new(target, pdf)
+        write_new(target, pdf)
         try:
-            _write_new(sidecar, _dump(meta).encode("utf-8"))
+            write_new(sidecar, dump_meta(meta).encode("utf-8"))
         except BaseException:
             target.unlink(missing_ok=True)
             raise
     else:
-        _write_new(target, f"---\n{_dump(meta)}---\n{text}\n".encode())
+        write_new(target, f"---\n{dump_meta(meta)}---\n{text}\n".encode())
     log.info("Added %s from %s", name, final_url)
     return target
 

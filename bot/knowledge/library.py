@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot import jurisdictions
+from bot.core.errors import SourceError
 from bot.knowledge.loader import (
     MAX_FILE_BYTES,
     SIDECAR,
@@ -41,11 +43,6 @@ MAX_FIELD_CHARS = 300
 DEFAULT_KIND = "news"
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_JURISDICTION = re.compile(r"[A-Z][A-Z-]{1,9}")
-
-
-class SourceError(Exception):
-    """Bad input for the library; `str(error)` is a message fit to show the user."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +71,7 @@ def list_sources(knowledge_dir: Path, scope: Scope = BASE) -> list[SourceFile]:
             SourceFile(
                 path=rel,
                 title=title,
-                jurisdiction=_text(meta.get("jurisdiction")).upper(),
+                jurisdiction=jurisdictions.normalise(meta.get("jurisdiction")),
                 published=_text(meta.get("published"))[:10],
                 kind=_text(meta.get("kind")),
                 size=path.stat().st_size + (sidecar.stat().st_size if sidecar.is_file() else 0),
@@ -130,11 +127,11 @@ def save_source(
             size, limit = f"{len(data):,} bytes", f"{MAX_SOURCE_BYTES:,} bytes"
         raise SourceError(f"The file is {size}; the limit is {limit}.")
     meta: dict[str, Any] = {
-        "title": _one_line("title", title),
-        "url": _check_url(url),
-        "publisher": _one_line("publisher", publisher),
-        "published": _check_date(published),
-        "jurisdiction": _check_jurisdiction(jurisdiction),
+        "title": check_field("title", title),
+        "url": check_url(url),
+        "publisher": check_field("publisher", publisher),
+        "published": check_date(published),
+        "jurisdiction": check_jurisdiction(jurisdiction),
         "kind": DEFAULT_KIND,
         "tags": [],
     }
@@ -149,12 +146,12 @@ def save_source(
         raise SourceError(f"A source named {name} already exists; remove it first.")
 
     if suffix in TEXT_SUFFIXES:
-        _write_new(target, _with_front_matter(data, meta))
+        write_new(target, _with_front_matter(data, meta))
     else:
-        _check_binary(suffix, data)
-        _write_new(target, data)
+        check_binary(suffix, data)
+        write_new(target, data)
         try:
-            _write_new(sidecar, _dump(meta).encode("utf-8"))
+            write_new(sidecar, dump_meta(meta).encode("utf-8"))
         except BaseException:
             target.unlink(missing_ok=True)
             raise
@@ -240,7 +237,8 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _one_line(field: str, value: str) -> str:
+def check_field(field: str, value: str) -> str:
+    """A required one-line field (title, publisher) on one line, or SourceError saying why not."""
     value = " ".join((value or "").split())
     if not value:
         raise SourceError(f"The {field} is required.")
@@ -251,7 +249,8 @@ def _one_line(field: str, value: str) -> str:
     return value
 
 
-def _check_url(url: str) -> str:
+def check_url(url: str) -> str:
+    """A full http(s) address, or SourceError."""
     url = (url or "").strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
@@ -261,7 +260,8 @@ def _check_url(url: str) -> str:
     return url
 
 
-def _check_date(published: str) -> str:
+def check_date(published: str) -> str:
+    """An ISO date (2024-05-31), or SourceError."""
     published = (published or "").strip()
     try:
         if not _ISO_DATE.fullmatch(published):
@@ -272,14 +272,16 @@ def _check_date(published: str) -> str:
     return published
 
 
-def _check_jurisdiction(jurisdiction: str) -> str:
-    code = (jurisdiction or "").strip().upper()
-    if not _JURISDICTION.fullmatch(code):
+def check_jurisdiction(jurisdiction: str) -> str:
+    """A jurisdiction code ("us" -> "US"), or SourceError."""
+    code = jurisdictions.normalise(jurisdiction)
+    if not jurisdictions.is_code(code):
         raise SourceError("The jurisdiction must be a short code like US, EU, UK or CN.")
     return code
 
 
-def _dump(meta: dict[str, Any]) -> str:
+def dump_meta(meta: dict[str, Any]) -> str:
+    """Metadata as the YAML of front matter or a sidecar file, in the order given."""
     return yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
@@ -301,17 +303,18 @@ def _with_front_matter(data: bytes, meta: dict[str, Any]) -> bytes:
     body = text[body_start:].lstrip("\n")
     if not body.strip():
         raise SourceError("The file has no text after its front matter.")
-    return f"---\n{_dump(merged)}---\n{body}".encode()
+    return f"---\n{dump_meta(merged)}---\n{body}".encode()
 
 
-def _check_binary(suffix: str, data: bytes) -> None:
+def check_binary(suffix: str, data: bytes) -> None:
+    """SourceError unless a PDF starts like one and HTML holds no NUL bytes."""
     if suffix == ".pdf" and data.lstrip()[:5] != b"%PDF-":
         raise SourceError("The file does not look like a PDF.")
     if suffix == ".html" and b"\x00" in data:
         raise SourceError("The file does not look like HTML (it contains NUL bytes).")
 
 
-def _write_new(target: Path, data: bytes) -> None:
+def write_new(target: Path, data: bytes) -> None:
     """Write atomically and never replace an existing file (or follow a symlink) at `target`."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-", suffix=".part")
     try:

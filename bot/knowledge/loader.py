@@ -22,6 +22,7 @@ import yaml
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from bot import jurisdictions
 from bot.core.types import Failure
 from bot.knowledge.scopes import BASE, Scope
 
@@ -465,7 +466,7 @@ def normalise_meta(meta: dict[str, Any], *, default_title: str) -> dict[str, Any
             value = value.isoformat()[:10]
         out[key] = "" if value is None else str(value).strip()
     out["title"] = out["title"] or default_title
-    out["jurisdiction"] = out["jurisdiction"].upper()
+    out["jurisdiction"] = jurisdictions.normalise(out["jurisdiction"])
     tags = meta.get("tags") or []
     out["tags"] = ", ".join(str(t) for t in tags) if isinstance(tags, list) else str(tags)
     urls = meta.get("urls") or []

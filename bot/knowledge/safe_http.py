@@ -39,8 +39,9 @@ import certifi
 import httpcore
 import httpx
 
+from bot.core.errors import SourceError
 from bot.knowledge import loader
-from bot.knowledge.library import MAX_FIELD_CHARS, SourceError
+from bot.knowledge.library import MAX_FIELD_CHARS
 
 log = logging.getLogger(__name__)
 

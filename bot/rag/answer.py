@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from bot import jurisdictions
 from bot.core.text import (
-    ABBREVIATION,
-    ABBREVIATION_WINDOW,
     Sentence,
-    jurisdictions_in,
+    claims,
     plain,
     sentences,
     tokens,
@@ -38,7 +37,7 @@ NO_COVERAGE = re.compile(
     re.I,
 )
 # (?<!\s): a match starts where a run of spaces starts, so no run is scanned once per space
-_MARKER = re.compile(r"(?<!\s)\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+CITATION_MARKER = re.compile(r"(?<!\s)\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 # Text in a source that speaks to a language model rather than to readers: "ignore previous
 # instructions", a forged </passages> fence or "System:" turn. It informs no answer, so it is
 # never quoted and never sent to the model (the fence and the system prompt remain the defence
@@ -357,14 +356,6 @@ def latest(
     return (status or same or list(candidates))[0]
 
 
-JURISDICTION_NAMES = {
-    "US": "US", "CN": "China", "EU": "EU", "UK": "UK", "DE": "Germany", "JP": "Japan", "IN": "India",
-    "CA": "Canada", "AU": "Australia", "KR": "South Korea", "IE": "Ireland", "NZ": "New Zealand",
-    "HK": "Hong Kong", "ZA": "South Africa", "BR": "Brazil", "SG": "Singapore", "IL": "Israel",
-    "IT": "Italy", "FR": "France",
-}  # fmt: skip
-
-
 # The start of a quoted line that says where its rule comes from ("China, 2023: ").
 WHERE_LABEL = re.compile(r"^[A-Z][A-Za-z ]{1,20}(?:, \d{4})?: ")
 
@@ -372,15 +363,14 @@ WHERE_LABEL = re.compile(r"^[A-Z][A-Za-z ]{1,20}(?:, \d{4})?: ")
 def labelled(hit: Hit, text: str) -> str:
     """Quoted text, opened with where its rule comes from ("US, 2025: ...") unless it says so
     itself: "Canada's Supreme Court ..." quoted from an article on a US case is not a US rule."""
-    label = "" if jurisdictions_in(text) else where_from(hit)
+    label = "" if jurisdictions.jurisdictions_in(text) else where_from(hit)
     return f"{label}: {text}" if label else text
 
 
 def where_from(hit: Hit) -> str:
     """Where and when a passage's rule comes from, for the start of a quoted line: "China, 2023".
     Empty for sources about no one jurisdiction (overviews, worldwide platform terms)."""
-    code = str(hit.meta.get("jurisdiction", "")).upper()
-    name = JURISDICTION_NAMES.get(code, "")
+    name = jurisdictions.label(str(hit.meta.get("jurisdiction", "")))
     if not name:
         return ""
     year = str(hit.meta.get("published", ""))[:4]
@@ -462,8 +452,9 @@ def verify(text: str, hits: Sequence[Hit]) -> tuple[str, list[Citation], bool]:
     said_not_covered = bool(NO_COVERAGE.search(text))
     kept: list[tuple[str, list[int]]] = []
     for paragraph in re.split(r"\n\s*\n", text.strip()):
-        for piece in _split_claims(paragraph):
-            numbers = [int(n) for m in _MARKER.finditer(piece) for n in re.split(r"[,;]", m.group(1))]
+        for piece in claims(paragraph):
+            found = CITATION_MARKER.finditer(piece)
+            numbers = [int(n) for m in found for n in re.split(r"[,;]", m.group(1))]
             valid = [n for n in dict.fromkeys(numbers) if 1 <= n <= len(hits)]
             if not valid:
                 continue
@@ -523,33 +514,7 @@ def _unmarked(piece: str) -> str:
         after = piece[match.end() : match.end() + 1]
         return " " if after.isalnum() and before and not before.isspace() else ""
 
-    return _MARKER.sub(gap, piece).strip()
-
-
-# A claim ends at . ! ? with its markers, or before a space or the end; at a CJK full stop
-# wherever it is. Chinese and Japanese put no space after one, and models sometimes leave none
-# after a marker: "…作品。[1]美国则不同。" and "…a work.[1]The US…" are two claims each.
-_CLAIM_END = re.compile(
-    r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+|[.!?](?=\s|$)|[。！？](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*"
-)
-
-
-def _split_claims(paragraph: str) -> list[str]:
-    """Sentences of a model's answer, each keeping the markers that follow it."""
-    out: list[str] = []
-    cursor = 0
-    for match in _CLAIM_END.finditer(paragraph):
-        # ABBREVIATION is anchored at the end and at most a few characters long: look at the
-        # tail only (searching from the cursor rescans the text after every "v." and "A.")
-        tail_start = max(cursor, match.end() - ABBREVIATION_WINDOW)
-        if "[" not in match.group(0) and ABBREVIATION.search(paragraph, tail_start, match.end()):
-            continue  # "Li v. Liu": not the end of a claim
-        out.append(paragraph[cursor : match.end()].strip())
-        cursor = match.end()
-    tail = paragraph[cursor:].strip()
-    if tail:
-        out.append(tail)
-    return [o for o in out if o]
+    return CITATION_MARKER.sub(gap, piece).strip()
 
 
 def best_quote(hit: Hit, claim: str) -> Quote:

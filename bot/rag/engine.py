@@ -20,18 +20,18 @@ from langchain_core.embeddings import Embeddings
 
 from bot import logs
 from bot.config import Settings
-from bot.core.errors import EngineError, QuestionError, StoreUnavailable
-from bot.core.text import jurisdictions_in
+from bot.core.errors import EngineError, StoreUnavailable
+from bot.core.questions import check_question
 from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
 from bot.index.embeddings import make_embeddings
+from bot.jurisdictions import jurisdictions_in, normalise
 from bot.rag import answer as answering
 from bot.rag import asking, scope
 from bot.rag.retriever import Hit, HybridRetriever
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 4000
 # The relevance floor, on the cosine similarity of the best passage to the question (all-MiniLM-L6-v2).
 ANSWER_FLOOR = 0.36
 # A passage weaker than that still counts when it holds most of the question's rarer words.
@@ -66,26 +66,6 @@ OUT_OF_SCOPE_TEXT = (
     "with citations to my sources. Try asking something like: "
     '"Can an AI-generated image be protected by copyright in China?"'
 )
-
-
-def clean_question(question: str) -> str:
-    """Collapse whitespace and defuse mass mentions in the question text."""
-    text = re.sub(r"\s+", " ", question or "").strip()
-    return re.sub(r"@(everyone|here)\b", r"\1", text)
-
-
-def validate_question(question: str) -> str:
-    """The cleaned question, or QuestionError saying plainly what is wrong with it."""
-    text = clean_question(question)
-    if not text:
-        raise QuestionError(
-            'The question is empty. Ask something like: "Who owns an AI-generated image in the US?"'
-        )
-    if len(text) > MAX_QUESTION_CHARS:
-        raise QuestionError(
-            f"The question is {len(text):,} characters long; please keep it under {MAX_QUESTION_CHARS:,}."
-        )
-    return text
 
 
 @dataclass(frozen=True)
@@ -221,12 +201,11 @@ class Engine:
         self, question: str, jurisdiction: str | None, history: Sequence[Turn]
     ) -> Answer | _Prepared:
         """Checks and retrieval: a finished decline, or the question and passages to answer from."""
-        text = validate_question(question)
+        text = check_question(question, self.settings.max_question_chars)
         refusal = scope.refusal(text)
         if refusal:
             return Answer(text, Status.REFUSED, refusal, "extractive")
-        if jurisdiction:
-            jurisdiction = jurisdiction.strip().upper() or None
+        jurisdiction = normalise(jurisdiction) or None
         elsewhere = scope.uncovered(text)
         if elsewhere:
             return Answer(text, Status.NO_ANSWER, elsewhere, "extractive")

@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.core.errors import IndexNotReady
 from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
 from bot.index import store
+from bot.jurisdictions import normalise
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.knowledge.scopes import BASE, Scope
 
@@ -72,7 +73,7 @@ class Hit:
 
 
 @dataclass
-class _Corpus:
+class Corpus:
     collection: str
     generation: int
     ids: list[str] = field(default_factory=list)
@@ -113,10 +114,10 @@ class _Parts:
     chunks and BM25 index exist once however many servers have sources of their own."""
 
     def __init__(self) -> None:
-        self._loaded: dict[Scope, _Corpus] = {}  # a scope's active collection, as last loaded
+        self._loaded: dict[Scope, Corpus] = {}  # a scope's active collection, as last loaded
         self._lock = threading.Lock()
 
-    def get(self, scope: Scope, pointer: store.Pointer, load: Callable[[str, int], _Corpus]) -> _Corpus:
+    def get(self, scope: Scope, pointer: store.Pointer, load: Callable[[str, int], Corpus]) -> Corpus:
         with self._lock:
             part = self._loaded.get(scope)
         if part is None or (part.collection, part.generation) != (pointer.active, pointer.generation):
@@ -142,7 +143,7 @@ class HybridRetriever:
         self.client = client
         self.embeddings = embeddings
         self.scopes = tuple(scopes)
-        self._corpus: _Corpus | None = None
+        self._corpus: Corpus | None = None
         self._parts = parts or _Parts()
         self._lock = threading.Lock()
 
@@ -151,7 +152,7 @@ class HybridRetriever:
         are loaded once for all such retrievers."""
         return HybridRetriever(self.settings, self.client, self.embeddings, (BASE, scope), self._parts)
 
-    def corpus(self) -> _Corpus:
+    def corpus(self) -> Corpus:
         """The active collections' chunks and BM25 index, rebuilt when a pointer moves. The shared
         base must be indexed; a server's own sources count once they are."""
         pointers: list[tuple[Scope, store.Pointer]] = []
@@ -177,7 +178,7 @@ class HybridRetriever:
             self._corpus = parts[0] if len(parts) == 1 else _union(parts)
             return self._corpus
 
-    def _load(self, name: str, generation: int) -> _Corpus:
+    def _load(self, name: str, generation: int) -> Corpus:
         collection = self.client.get_collection(name, embedding_function=None)
         ids: list[str] = []
         documents: list[str] = []
@@ -190,7 +191,7 @@ class HybridRetriever:
             if len(got["ids"]) < PAGE:
                 break
         keep = [i for i, m in enumerate(metadatas) if m.get("record") != QUESTION_RECORD]
-        corpus = _Corpus(
+        corpus = Corpus(
             name,
             generation,
             [ids[i] for i in keep],
@@ -247,7 +248,7 @@ class HybridRetriever:
                 if scores[i] <= 0 or rank >= CANDIDATES:
                     break
                 meta = corpus.metas[i]
-                if jurisdiction and str(meta.get("jurisdiction", "")).upper() != jurisdiction.upper():
+                if jurisdiction and normalise(meta.get("jurisdiction")) != normalise(jurisdiction):
                     continue
                 cid = corpus.ids[i]
                 hit = hits.get(cid) or Hit(cid, corpus.texts[i], meta)
@@ -274,7 +275,7 @@ class HybridRetriever:
             if hit.source in asked:
                 hit.asked = asked[hit.source]
                 hit.fused += 1.0 / (RRF_K + 1 + order_asked.index(hit.source))
-            code = str(hit.meta.get("jurisdiction", "")).upper()
+            code = normalise(hit.meta.get("jurisdiction"))
             # A question naming several jurisdictions is comparative: overviews cover them all.
             if boost and (code in boost or (len(boost) > 1 and code == "INTL")):
                 hit.fused += JURISDICTION_BONUS
@@ -292,7 +293,7 @@ class HybridRetriever:
         ]
 
     def asked_sources(
-        self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None
+        self, corpus: Corpus, query_vector: list[float], jurisdiction: str | None
     ) -> dict[str, float]:
         """Articles whose front-matter questions are near the question: source -> best similarity,
         nearest first."""
@@ -300,7 +301,7 @@ class HybridRetriever:
             return {}
         where: Any = {"record": QUESTION_RECORD}
         if jurisdiction:
-            where = {"$and": [where, {"jurisdiction": jurisdiction.upper()}]}
+            where = {"$and": [where, {"jurisdiction": normalise(jurisdiction)}]}
         found: list[tuple[float, str]] = []
         for name, count in corpus.questions_in.items():
             if not count:
@@ -321,11 +322,11 @@ class HybridRetriever:
                 out[source] = similarity
         return out
 
-    def dense_hits(self, corpus: _Corpus, query_vector: list[float], jurisdiction: str | None) -> list[Hit]:
+    def dense_hits(self, corpus: Corpus, query_vector: list[float], jurisdiction: str | None) -> list[Hit]:
         """Chroma's nearest neighbours of the question, in order, with cosine similarity."""
         where: Any = _CHUNKS_ONLY
         if jurisdiction:
-            where = {"$and": [_CHUNKS_ONLY, {"jurisdiction": jurisdiction.upper()}]}
+            where = {"$and": [_CHUNKS_ONLY, {"jurisdiction": normalise(jurisdiction)}]}
         found: list[tuple[float, str, str, dict[str, Any]]] = []
         for name, count in corpus.chunks_in.items():
             if not count:
@@ -353,7 +354,7 @@ class HybridRetriever:
             for rank, (distance, cid, text, meta) in enumerate(found)
         ]
 
-    def _fill_dense(self, corpus: _Corpus, query_vector: list[float], hits: list[Hit]) -> None:
+    def _fill_dense(self, corpus: Corpus, query_vector: list[float], hits: list[Hit]) -> None:
         """Cosine similarity for chunks that only BM25 found."""
         if not hits:
             return
@@ -375,7 +376,7 @@ class HybridRetriever:
                 hit.dense = float(vector @ q / (np.linalg.norm(vector) or 1.0))
 
 
-def _build(corpus: _Corpus) -> None:
+def _build(corpus: Corpus) -> None:
     """The lexical side of a corpus: chunks by file, BM25 and word statistics."""
     for i, meta in enumerate(corpus.metas):
         corpus.by_source.setdefault(str(meta.get("source", "")), []).append(i)
@@ -396,9 +397,9 @@ def _build(corpus: _Corpus) -> None:
         corpus.max_idf = max(corpus.idf.values(), default=0.0)
 
 
-def _union(parts: list[_Corpus]) -> _Corpus:
+def _union(parts: list[Corpus]) -> Corpus:
     """Several collections searched as one: the shared base and a server's own sources."""
-    union = _Corpus(parts[0].collection, parts[0].generation)
+    union = Corpus(parts[0].collection, parts[0].generation)
     union.parts = tuple(pair for part in parts for pair in part.parts)
     for part in parts:
         union.ids += part.ids
@@ -454,7 +455,7 @@ def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None
     if boost and len(boost) > 1:
         for code in sorted(boost):
             for hit in ranked:
-                if str(hit.meta.get("jurisdiction", "")).upper() == code:
+                if normalise(hit.meta.get("jurisdiction")) == code:
                     if hit not in chosen:
                         take(hit)
                     break

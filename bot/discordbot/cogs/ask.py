@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,10 +12,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot import jurisdictions
 from bot.discordbot.answering import Asked, InteractionTarget
 from bot.discordbot.errors import UserFacingError, defer
-from bot.discordbot.guards import allowed_channels_text, channel_allowed, clean_question
-from bot.discordbot.rendering import JURISDICTIONS
+from bot.discordbot.guards import allowed_channels_text, channel_allowed, checked_question
 from bot.knowledge.library import list_sources
 
 if TYPE_CHECKING:
@@ -24,24 +23,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_CODE = re.compile(r"[A-Z][A-Z-]{1,9}")
-_BY_NAME = {name.lower(): code for code, name in JURISDICTIONS.items()}
-
 
 def normalise_jurisdiction(value: str | None) -> str | None:
     """A jurisdiction code from what the user typed or picked; None for "any"."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    code = _BY_NAME.get(text.lower(), text.upper())
-    if code in ("ANY", "ALL"):
-        return None
-    if not _CODE.fullmatch(code):
+    try:
+        return jurisdictions.chosen(value)
+    except ValueError:
         raise UserFacingError(
-            f"I don't know the jurisdiction “{text[:40]}”. Pick one from the list, "
+            f"I don't know the jurisdiction “{(value or '').strip()[:40]}”. Pick one from the list, "
             "or use a short code like US, EU, UK or CN."
-        )
-    return code
+        ) from None
 
 
 class JurisdictionChoices:
@@ -58,7 +49,7 @@ class JurisdictionChoices:
         typed = current.strip().lower()
         choices = []
         for code in codes:
-            label = f"{JURISDICTIONS.get(code, code)} ({code})"
+            label = f"{jurisdictions.name(code)} ({code})"
             if typed in label.lower():
                 choices.append(app_commands.Choice(name=label, value=code))
         return choices[:25]
@@ -71,8 +62,8 @@ class JurisdictionChoices:
                 log.warning("Could not list sources for autocomplete: %s", error)
                 sources = []
             found = {s.jurisdiction for s in sources if s.jurisdiction}
-            ordered = [c for c in JURISDICTIONS if c in found]
-            self._codes = ordered + sorted(found - set(ordered)) or list(JURISDICTIONS)
+            ordered = [c for c in jurisdictions.OFFERED if c in found]
+            self._codes = ordered + sorted(found - set(ordered)) or list(jurisdictions.OFFERED)
             self._codes_at = time.monotonic()
         return self._codes
 
@@ -103,7 +94,7 @@ class AskCog(commands.Cog):
         settings = self.bot.settings
         if not channel_allowed(interaction.channel, settings):
             raise UserFacingError(allowed_channels_text(settings))
-        question = clean_question(question, settings.max_question_chars)
+        question = checked_question(question, settings)
         code = normalise_jurisdiction(jurisdiction)
         with self.bot.gate.admit(user_id=interaction.user.id, guild_id=interaction.guild_id):
             await defer(interaction, ephemeral=private)

@@ -19,7 +19,7 @@ from discord.ext import commands
 from bot.core.types import Turn
 from bot.discordbot.answering import Asked, MessageTarget
 from bot.discordbot.errors import TryAgainLater, UserFacingError, describe
-from bot.discordbot.guards import channel_allowed, clean_question
+from bot.discordbot.guards import channel_allowed, checked_question
 from bot.discordbot.rendering import one_line, truncate
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class MentionCog(commands.Cog):
             return
         guild_id = message.guild.id if message.guild is not None else None
         try:
-            question = clean_question(question, self.bot.settings.max_question_chars)
+            question = checked_question(question, self.bot.settings)
             with self.bot.gate.admit(user_id=message.author.id, guild_id=guild_id):
                 await self._answer(message, question, replied)
         except TryAgainLater as refusal:  # cooldown, server busy: say so once per wait

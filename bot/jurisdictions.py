@@ -1,0 +1,169 @@
+"""Jurisdictions: the one table of codes, their names, and the words that name them.
+
+A jurisdiction is stored and compared as a short upper-case code ("US", "EU", "CN", "INTL").
+Every part of the bot reads codes, names and the words of a question from here: the loader and
+the knowledge folder normalise a file's code, the engine a filter, the answers label a quote
+("China, 2023: ..."), and the Discord picker lists the names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.core.text import CJK
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    code: str
+    name: str  # in full, for people choosing one: "United States"
+    label: str  # opening a quoted line ("US, 2025: ..."); "" for sources of no one jurisdiction
+    words: tuple[str, ...] = ()  # lower-case words and phrases that name it in a question
+    offered: bool = True  # listed in Discord's /ask picker when the knowledge folder names none
+
+
+# In the order the /ask picker lists them.
+TABLE: tuple[Jurisdiction, ...] = (
+    Jurisdiction(
+        "US",
+        "United States",
+        "US",
+        (
+            "the us",
+            "u.s",
+            "usa",
+            "united states",
+            "america",
+            "american",
+            "uspto",
+            "usco",
+            "copyright office",
+            "美国",
+            "federal",
+        ),
+    ),
+    Jurisdiction(
+        "EU", "European Union", "EU", ("eu", "european", "europe", "cjeu", "ai act", "brussels", "欧盟")
+    ),
+    Jurisdiction(
+        "UK",
+        "United Kingdom",
+        "UK",
+        (
+            "the uk",
+            "united kingdom",
+            "britain",
+            "british",
+            "england",
+            "english",
+            "scotland",
+            "cdpa",
+            "英国",
+        ),
+    ),
+    Jurisdiction(
+        "CN",
+        "China",
+        "China",
+        (
+            "china",
+            "chinese",
+            "prc",
+            "beijing",
+            "shanghai",
+            "guangzhou",
+            "hangzhou",
+            "jiangsu",
+            "changshu",
+            "zhangjiagang",
+            "中国",
+            "北京",
+            "中华",
+        ),
+    ),
+    Jurisdiction(
+        "DE", "Germany", "Germany", ("germany", "german", "munich", "münchen", "hamburg", "gema", "德国")
+    ),
+    Jurisdiction("FR", "France", "France"),
+    Jurisdiction("JP", "Japan", "Japan", ("japan", "japanese", "日本")),
+    Jurisdiction("KR", "South Korea", "South Korea", ("korea", "korean", "한국", "韩国")),
+    Jurisdiction("IN", "India", "India", ("india", "indian", "delhi", "印度")),
+    Jurisdiction("CA", "Canada", "Canada", ("canada", "canadian", "cipo", "加拿大")),
+    Jurisdiction("AU", "Australia", "Australia", ("australia", "australian", "aussie", "澳大利亚")),
+    Jurisdiction("SG", "Singapore", "Singapore"),
+    Jurisdiction("INTL", "International", ""),
+    Jurisdiction("IE", "Ireland", "Ireland", offered=False),
+    Jurisdiction("NZ", "New Zealand", "New Zealand", offered=False),
+    Jurisdiction("HK", "Hong Kong", "Hong Kong", offered=False),
+    Jurisdiction("ZA", "South Africa", "South Africa", offered=False),
+    Jurisdiction("BR", "Brazil", "Brazil", offered=False),
+    Jurisdiction("IL", "Israel", "Israel", offered=False),
+    Jurisdiction("IT", "Italy", "Italy", offered=False),
+)
+BY_CODE = {j.code: j for j in TABLE}
+OFFERED = tuple(j.code for j in TABLE if j.offered)
+
+# What a code looks like: "US", "EU", "INTL", "US-CA".
+CODE = re.compile(r"[A-Z][A-Z-]{1,9}")
+_BY_NAME = {j.name.lower(): j.code for j in TABLE}
+_ANY = ("ANY", "ALL")
+
+
+def normalise(value: object) -> str:
+    """A code as stored and compared: trimmed and upper case ("us " -> "US"); "" for none."""
+    return "" if value is None else str(value).strip().upper()
+
+
+def is_code(code: str) -> bool:
+    """Whether a normalised value has the shape of a code."""
+    return CODE.fullmatch(code) is not None
+
+
+def name(code: str) -> str:
+    """The full name for a code ("United States"), or the code itself when the table lacks it."""
+    known = BY_CODE.get(normalise(code))
+    return known.name if known else code
+
+
+def label(code: str) -> str:
+    """What opens a quoted line from this jurisdiction ("China"); "" for none or unknown."""
+    known = BY_CODE.get(normalise(code))
+    return known.label if known else ""
+
+
+def chosen(value: str | None) -> str | None:
+    """The code a person picked or typed: a code ("us") or a name from the picker ("united
+    states"); None for no filter (blank, "any", "all"). ValueError when it is neither."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    code = _BY_NAME.get(text.lower(), text.upper())
+    if code in _ANY:
+        return None
+    if not is_code(code):
+        raise ValueError(f"not a jurisdiction: {text!r}")
+    return code
+
+
+# Codes a question writes in capitals ("US law", "the U.K."), matched with their case: in lower
+# case "us" is an ordinary word.
+_UPPER_CODES = {
+    "US": re.compile(r"\b(?:US|USA|U\.S\.?)(?![\w])"),
+    "UK": re.compile(r"\b(?:UK|U\.K\.?)(?![\w])"),
+    "EU": re.compile(r"\bEU\b"),
+}
+
+
+def jurisdictions_in(question: str) -> set[str]:
+    """Jurisdiction codes a question names ("does China protect AI images but the US not?")."""
+    lowered = " " + re.sub(r"[^\w.\u3040-\u9fff\uac00-\ud7af]+", " ", question.lower()) + " "
+    found = {code for code, pattern in _UPPER_CODES.items() if pattern.search(question)}
+    for jurisdiction in TABLE:
+        for word in jurisdiction.words:
+            if CJK.search(word):
+                if word in lowered:
+                    found.add(jurisdiction.code)
+            elif f" {word} " in lowered or f" {word}. " in lowered:
+                found.add(jurisdiction.code)
+    return found

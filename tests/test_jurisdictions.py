@@ -1,0 +1,44 @@
+"""The one table of jurisdictions: what a person may type, and what the answers and the picker show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import jurisdictions
+from bot.knowledge.library import list_sources
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [("us", "US"), (" United States ", "US"), ("china", "CN"), ("intl", "INTL"), ("", None), ("Any", None)],
+)
+def test_a_typed_code_or_name_becomes_a_code(typed: str, code: str | None) -> None:
+    assert jurisdictions.chosen(typed) == code
+
+
+def test_something_that_is_no_code_is_refused() -> None:
+    with pytest.raises(ValueError):
+        jurisdictions.chosen("Atlantis!")
+
+
+def test_quoted_lines_are_labelled_by_country_and_overviews_are_not() -> None:
+    assert jurisdictions.label("cn") == "China"
+    assert jurisdictions.label("US") == "US"
+    assert jurisdictions.label("INTL") == ""
+    assert jurisdictions.label("XX") == ""
+
+
+def test_a_question_names_its_jurisdictions_in_words_codes_or_chinese() -> None:
+    assert jurisdictions.jurisdictions_in("Does China protect AI images but the US not?") == {"CN", "US"}
+    assert jurisdictions.jurisdictions_in("AI绘画在中国受保护吗？") == {"CN"}
+    assert jurisdictions.jurisdictions_in("can you help us with this") == set()
+
+
+def test_every_jurisdiction_of_the_knowledge_folder_has_a_name_for_the_picker() -> None:
+    codes = {s.jurisdiction for s in list_sources(KNOWLEDGE) if s.jurisdiction}
+    assert codes
+    assert {c for c in codes if jurisdictions.name(c) == c} == set()  # "Ireland (IE)", never "IE (IE)"
