@@ -24,7 +24,7 @@ from bot.index.indexer import Indexer
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.rag import answer as answering
 from bot.rag.engine import ENGLISH_SOURCES_NOTE, PERSONAL_REFERRAL, UNREPORTED_TEXT, Engine
-from tests.conftest import FIXTURE_KNOWLEDGE
+from tests.helpers import FIXTURE_KNOWLEDGE
 from tests.llm_server import LLMServer, Reply
 
 
