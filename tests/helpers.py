@@ -70,7 +70,7 @@ def clear_settings(environ: MutableMapping[str, str], model: type[BaseSettings] 
     return removed
 
 
-def without_settings(environ: Mapping[str, str] = os.environ, **settings: str) -> dict[str, str]:
+def without_settings(environ: Mapping[str, str] = os.environ, /, **settings: str) -> dict[str, str]:
     """A copy of the environment with no setting of the bot in it, then `settings` added."""
     out = {k: v for k, v in environ.items() if not reads_setting(k)}
     out.update(settings)
