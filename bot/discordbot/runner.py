@@ -21,19 +21,24 @@ from bot.discordbot.feedback import FeedbackStore
 log = logging.getLogger(__name__)
 
 
-def _say_no_token() -> None:
-    print(
-        "error: DISCORD_TOKEN is not set: put the bot token in the environment or in .env "
-        "(see docs/discord.md)",
-        file=sys.stderr,
-    )
+# The value .env.example ships with: a copied .env whose token was never filled in.
+EXAMPLE_TOKEN = "your-bot-token-here"  # noqa: S105  # a placeholder, not a secret
+
+
+def _say_no_token(settings: Settings) -> None:
+    secret = settings.discord_token
+    if secret is not None and secret.get_secret_value().strip() == EXAMPLE_TOKEN:
+        problem = "is still the example value from .env.example: put your bot token there instead"
+    else:
+        problem = "is not set: put the bot token in the environment or in .env"
+    print(f"error: DISCORD_TOKEN {problem} (see docs/discord.md)", file=sys.stderr)
 
 
 def run(settings: Settings) -> int:
     """Run the bot until interrupted; the exit code."""
     token = _token(settings)
     if token is None:
-        _say_no_token()
+        _say_no_token(settings)
         return 2
     if not logging.getLogger().handlers:
         discord.utils.setup_logging(root=True)
@@ -58,7 +63,7 @@ def sync(settings: Settings) -> int:
     """Publish the slash commands globally (and to DEV_GUILD_ID, when set)."""
     token = _token(settings)
     if token is None:
-        _say_no_token()
+        _say_no_token(settings)
         return 2
     try:
         names = asyncio.run(_sync(settings, token))
@@ -79,10 +84,12 @@ def command_tree_json(settings: Settings) -> list[dict[str, Any]]:
 
 
 def _token(settings: Settings) -> str | None:
+    """The bot token; None when it is missing, blank or still the example value."""
     secret = settings.discord_token
-    if secret is None or not secret.get_secret_value().strip():
+    token = secret.get_secret_value().strip() if secret is not None else ""
+    if not token or token == EXAMPLE_TOKEN:
         return None
-    return secret.get_secret_value().strip()
+    return token
 
 
 async def _serve(settings: Settings, token: str) -> None:
