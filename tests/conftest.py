@@ -145,6 +145,18 @@ def engine(indexer: Indexer, local_embeddings: LocalEmbeddings) -> Engine:
 
 
 @pytest.fixture(scope="session")
+def fixture_engine(tmp_path_factory: pytest.TempPathFactory, local_embeddings: LocalEmbeddings) -> Engine:
+    """An extractive engine over the fixture knowledge (embedded store), indexed once per session.
+    Read-only: for tests that only ask questions."""
+    root = tmp_path_factory.mktemp("fixture-engine")
+    shutil.copytree(FIXTURE_KNOWLEDGE, root / "knowledge")
+    settings = Settings(_env_file=None, knowledge_dir=root / "knowledge", data_dir=root / "data")  # type: ignore[call-arg]
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+
+@pytest.fixture(scope="session")
 def llm_server() -> Iterator[LLMServer]:
     server = LLMServer().start()
     yield server
