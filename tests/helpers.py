@@ -86,7 +86,12 @@ def bot_command(*args: str, script: Path = BOT_PY) -> list[str]:
 
 
 def run_bot(
-    args: list[str], *, cwd: Path, timeout: float = 300, script: Path = BOT_PY, **settings: str
+    args: list[str],
+    *,
+    cwd: Path,
+    settings: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    script: Path = BOT_PY,
 ) -> subprocess.CompletedProcess[str]:
     """Run the command line as a user would, from `cwd` (never the repository, whose `.env` would
     be read), with none of the developer's settings and only the `settings` given."""
@@ -94,7 +99,7 @@ def run_bot(
     return subprocess.run(
         bot_command(*args, script=script),
         cwd=cwd,
-        env=without_settings(**settings),
+        env=without_settings(**(settings or {})),
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 def run(args: list[str], kb: Path, data: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_bot(args, cwd=kb.parent, KNOWLEDGE_DIR=str(kb), DATA_DIR=str(data), **env)
+    return run_bot(args, cwd=kb.parent, settings={"KNOWLEDGE_DIR": str(kb), "DATA_DIR": str(data), **env})
 
 
 def test_ask_builds_the_index_then_answers_in_json(kb: Path, tmp_path: Path) -> None:
