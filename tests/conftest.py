@@ -32,6 +32,7 @@ clear_settings(os.environ)
 # Fixtures kept in modules of their own, for the tests that ask for them.
 pytest_plugins = ["tests.hostile"]
 
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts without settings in the environment, even if an earlier one set some."""

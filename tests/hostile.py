@@ -123,7 +123,9 @@ def hostile_engine(hostile_index: Indexed, local_embeddings: LocalEmbeddings) ->
 
 
 @pytest.fixture(scope="session")
-def hostile_llm_engine(hostile_index: Indexed, local_embeddings: LocalEmbeddings, llm_server: LLMServer) -> Engine:
+def hostile_llm_engine(
+    hostile_index: Indexed, local_embeddings: LocalEmbeddings, llm_server: LLMServer
+) -> Engine:
     settings = hostile_index.settings.model_copy(
         update={
             "openai_base_url": llm_server.base_url,

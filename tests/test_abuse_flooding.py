@@ -173,7 +173,6 @@ async def test_a_burst_of_mentions_gets_at_most_a_few_replies(tmp_path: Path) ->
     assert replies <= 3
 
 
-
 HUGE_QUESTION = ("AI art? " * 12_500).strip() + "?"  # 100,000 characters
 
 

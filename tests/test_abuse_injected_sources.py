@@ -28,7 +28,9 @@ def _passage_number(prompt: str, title: str) -> int:
     raise AssertionError(f"{title!r} was not among the passages")
 
 
-def test_instructions_in_a_source_are_fenced_as_data_or_removed(hostile_llm_engine: Engine, llm: LLMServer) -> None:
+def test_instructions_in_a_source_are_fenced_as_data_or_removed(
+    hostile_llm_engine: Engine, llm: LLMServer
+) -> None:
     hostile_llm_engine.answer(FREEDONIA)
 
     system, user = llm.requests[-1]["messages"]

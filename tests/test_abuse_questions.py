@@ -65,7 +65,6 @@ def test_hostile_questions_when_the_model_obeys(
         assert content.startswith("<passages>\n") and "Question: " in content.split("</passages>")[1]
 
 
-
 def test_the_question_set_covers_each_kind_of_attack() -> None:
     kinds = {r["kind"] for r in ROWS}
     assert kinds >= {"injection", "leak", "lawyer", "citation", "fence", "ping", "abuse", "benign"}

@@ -83,7 +83,9 @@ def test_an_off_topic_question_is_declined_with_an_example_of_what_to_ask(fixtur
 
 
 def test_a_decline_on_topic_points_to_at_most_three_nearby_sources(fixture_engine: Engine) -> None:
-    result = fixture_engine.answer("What royalties do music streaming services pay songwriters for AI covers?")
+    result = fixture_engine.answer(
+        "What royalties do music streaming services pay songwriters for AI covers?"
+    )
     assert result.status is Status.NO_ANSWER and result.citations == []
     assert result.answer == NO_ANSWER_TEXT  # "I couldn't find this in my sources, so I won't guess."
     sources = [c.source for c in result.closest]

@@ -132,7 +132,9 @@ def test_a_busy_server_turns_questions_away_without_costing_the_askers_their_tur
     with gate.admit(user_id=USER_ID, guild_id=GUILD_ID):
         with pytest.raises(TryAgainLater) as caught, gate.admit(user_id=OTHER_USER, guild_id=GUILD_ID):
             pass
-        assert caught.value.message.startswith("I'm answering several questions here right now: try again in ")
+        assert caught.value.message.startswith(
+            "I'm answering several questions here right now: try again in "
+        )
         with gate.admit(user_id=OTHER_USER, guild_id=OTHER_GUILD):  # another server is not held up
             pass
     with gate.admit(user_id=OTHER_USER + 1, guild_id=GUILD_ID):  # the slot is free again

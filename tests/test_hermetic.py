@@ -74,7 +74,17 @@ def test_settings_built_before_any_test_runs_see_no_stray_setting(tmp_path: Path
     )
     stray = {name.upper(): "stray" for name in setting_env_names()}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest", "test_early.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.conftest",
+            "test_early.py",
+        ],
         cwd=tmp_path,
         env={**without_settings(), **stray, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -78,7 +78,9 @@ def test_parties_and_laws_no_source_mentions_are_named() -> None:
     assert unknown_names(
         "Does the Digital Fairness Act cover AI?", vocabulary, has_phrase=lambda p: False
     ) == ["Digital Fairness Act"]
-    assert unknown_names("Does the Digital Fairness Act cover AI?", vocabulary, has_phrase=lambda p: True) == []
+    assert (
+        unknown_names("Does the Digital Fairness Act cover AI?", vocabulary, has_phrase=lambda p: True) == []
+    )
 
 
 def test_products_the_sources_never_mention_are_named_and_capitals_for_emphasis_are_not() -> None:

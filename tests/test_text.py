@@ -39,7 +39,10 @@ def test_list_items_paragraphs_and_chinese_full_stops_end_sentences() -> None:
         "- Second point",
         "A new paragraph",
     ]
-    assert [s.text for s in sentences("法院认定图片是作品。原告胜诉！")] == ["法院认定图片是作品。", "原告胜诉！"]
+    assert [s.text for s in sentences("法院认定图片是作品。原告胜诉！")] == [
+        "法院认定图片是作品。",
+        "原告胜诉！",
+    ]
 
 
 def test_each_sentence_knows_where_it_stands_in_the_text() -> None:
