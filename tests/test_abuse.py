@@ -24,6 +24,7 @@ import discord
 import pytest
 
 import bot as bot_package
+from bot.build import build
 from bot.config import Settings
 from bot.core.errors import QuestionError
 from bot.core.text import plain, sentences
@@ -550,9 +551,9 @@ def test_a_model_server_that_echoes_the_key_does_not_put_it_in_the_log(
     model's error text: the configured secrets are masked in every log record."""
     caplog.set_level(logging.DEBUG)
     settings = _secret_settings(tmp_path)
-    indexer = Indexer(settings, embeddings=local_embeddings)
-    indexer.reindex()
-    engine = Engine(settings, embeddings=local_embeddings, client=indexer.client)
+    parts = build(settings, embeddings=local_embeddings)  # as the bot builds its parts
+    parts.indexer.reindex()
+    engine = parts.engine
     llm.script(_echoing_401())
 
     result = engine.answer("Who is the author of an AI-generated image in China?")

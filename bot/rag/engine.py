@@ -20,7 +20,6 @@ from chromadb.api import ClientAPI
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
-from bot import logs
 from bot.config import Settings
 from bot.core.errors import EngineError, QuestionError, StoreUnavailable
 from bot.core.text import jurisdictions_in
@@ -119,7 +118,6 @@ class Engine:
         floor: Callable[[Hit, str], bool] | None = None,
     ) -> None:
         self.settings = settings
-        logs.protect(settings)
         if embeddings is None:
             embeddings = retriever.embeddings if retriever is not None else make_embeddings(settings)
         self.embeddings = embeddings

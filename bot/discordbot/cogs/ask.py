@@ -16,7 +16,6 @@ from bot.discordbot.answering import Asked, InteractionTarget
 from bot.discordbot.errors import UserFacingError, defer
 from bot.discordbot.guards import allowed_channels_text, channel_allowed, clean_question
 from bot.discordbot.rendering import JURISDICTIONS
-from bot.knowledge.library import list_sources
 
 if TYPE_CHECKING:
     from bot.discordbot.client import AnswerBot
@@ -103,7 +102,7 @@ class AskCog(commands.Cog):
         """Jurisdictions the knowledge folder covers, refreshed every few minutes."""
         if time.monotonic() - self._codes_at > 300:
             try:
-                sources = await asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir)
+                sources = await asyncio.to_thread(self.bot.library.sources)
             except OSError as error:
                 log.warning("Could not list sources for autocomplete: %s", error)
                 sources = []
