@@ -15,6 +15,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
+from bot.build import build
 from bot.config import Settings
 from bot.core.types import Answer
 from bot.discordbot import runner
@@ -238,9 +239,9 @@ def test_a_model_server_that_echoes_the_key_does_not_put_it_in_the_log(
     model's error text: the configured secrets are masked in every log record."""
     caplog.set_level(logging.DEBUG)
     settings = _secret_settings(tmp_path)
-    indexer = Indexer(settings, embeddings=local_embeddings)
-    indexer.reindex()
-    engine = Engine(settings, embeddings=local_embeddings, client=indexer.client)
+    parts = build(settings, embeddings=local_embeddings)  # as the bot builds its parts
+    parts.indexer.reindex()
+    engine = parts.engine
     llm.script(_echoing_401())
 
     result = engine.answer("Who is the author of an AI-generated image in China?")

@@ -1,7 +1,8 @@
 """The knowledge folder as a library of sources: list, add and remove files safely.
 
-Used by the Discord admin commands (`/sources add|list|remove`) and usable from anywhere else;
-it knows nothing about Discord. Every name that comes from a user is checked before it touches
+`KnowledgeFolder` is the folder as one object, built once (`bot.build.build`) and used by the
+Discord admin commands (`/sources add|list|remove`) and the command line (`add`); it knows
+nothing about Discord. Every name that comes from a user is checked before it touches
 the file system, and nothing is ever written outside the knowledge folder.
 """
 
@@ -15,7 +16,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -31,6 +32,9 @@ from bot.knowledge.loader import (
     load_meta_yaml,
     parse_front_matter,
 )
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,77 @@ class SourceFile:
     jurisdiction: str
     published: str  # ISO date, "" when unknown
     kind: str  # "case", "statute", "news", ... ; "" when unknown
+
+
+class KnowledgeFolder:
+    """The knowledge folder: its sources listed, a file saved into it, an address fetched into
+    it, a source removed. With settings, fetching follows their limits (FETCH_*)."""
+
+    def __init__(self, path: Path, settings: Settings | None = None) -> None:
+        self.path = path
+        self._settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KnowledgeFolder:
+        return cls(settings.knowledge_dir, settings)
+
+    def sources(self) -> list[SourceFile]:
+        return list_sources(self.path)
+
+    def save(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        title: str,
+        url: str,
+        publisher: str,
+        published: str,
+        jurisdiction: str,
+    ) -> Path:
+        return save_source(
+            self.path,
+            filename,
+            data,
+            title=title,
+            url=url,
+            publisher=publisher,
+            published=published,
+            jurisdiction=jurisdiction,
+        )
+
+    def add_url(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        publisher: str | None = None,
+        published: str | None = None,
+        jurisdiction: str | None = None,
+        allow_private: bool = False,
+    ) -> Path:
+        """Fetch a web page or PDF into the folder (see `bot.knowledge.fetch.add_url`);
+        `allow_private` allows private and local addresses even where the settings do not."""
+        from bot.knowledge import fetch  # it builds on this module's checks
+
+        options = fetch.settings_options(self._settings) if self._settings is not None else {}
+        options["allow_private"] = bool(options.get("allow_private")) or allow_private
+        return fetch.add_url(
+            self.path,
+            url,
+            title=title,
+            publisher=publisher,
+            published=published,
+            jurisdiction=jurisdiction,
+            **options,
+        )
+
+    def remove(self, name: str) -> None:
+        remove_source(self.path, name)
+
+    def name_of(self, path: Path) -> str:
+        """A file's name as `sources()` shows it: relative to the folder, with "/" separators."""
+        return path.relative_to(self.path.resolve()).as_posix()
 
 
 def list_sources(knowledge_dir: Path) -> list[SourceFile]:
