@@ -28,9 +28,9 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
+from bot.build import build
 from bot.core.types import Answer, Status
 from bot.index.embeddings import LocalEmbeddings
-from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
 from tests.llm_server import LLMServer, Reply
 
@@ -81,9 +81,9 @@ def main() -> None:
                 openai_api_key=SecretStr("bench"),
                 openai_max_retries=0,
             )
-            indexer = Indexer(settings, embeddings=embeddings)
-            indexer.reindex()
-            engine = Engine(settings, embeddings=embeddings, client=indexer.client)
+            parts = build(settings, embeddings=embeddings)
+            parts.indexer.reindex()
+            engine = parts.engine
             asyncio.run(ask_all(engine, questions[:2]))  # warm: model, Chroma, BM25, HTTP client
             server.arrivals.clear()
             started = time.perf_counter()

@@ -30,6 +30,7 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
+from bot.build import build
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.knowledge import loader
@@ -51,7 +52,7 @@ def raw_encode(model: LocalEmbeddings, texts: list[str]) -> float:
 def full_index(knowledge_dir: Path, data_dir: Path, embeddings: LocalEmbeddings) -> dict[str, Any]:
     timed = TimedEmbeddings(embeddings)
     settings = make_settings(knowledge_dir, data_dir)
-    indexer = Indexer(settings, embeddings=timed)
+    indexer = build(settings, embeddings=timed).indexer
     started = time.perf_counter()
     report = indexer.reindex()
     seconds = time.perf_counter() - started

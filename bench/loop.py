@@ -6,7 +6,7 @@ answered at once, as the Discord bot would run them.
 A ticker task asks to wake every 10 ms and records how late each wake-up is. Four phases, each
 on a fresh ticker: idle (the noise floor of this machine), 20 questions at once via
 Engine.astream, a full reindex in a thread (asyncio.to_thread, as /reindex does), and both
-together. Engine and Indexer are built the way bot/discordbot/runner.py builds them.
+together. Engine and Indexer are built the way bot/discordbot/runner.py builds them (bot.build).
 Aim: largest stall under 100 ms (Discord's heartbeat is safe well below that).
 """
 
@@ -30,9 +30,9 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
+from bot.build import build
 from bot.config import Settings
 from bot.core.types import Answer, Status
-from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
 
 PERIOD = 0.010
@@ -87,8 +87,8 @@ async def ask_all(engine: Engine, questions: list[str]) -> list[tuple[Answer, fl
 
 
 async def run(settings: Settings, questions: list[str]) -> dict[str, Any]:
-    engine = await asyncio.to_thread(Engine, settings)
-    indexer = await asyncio.to_thread(Indexer, settings)
+    parts = await asyncio.to_thread(build, settings)
+    engine, indexer = parts.engine, parts.indexer
     await asyncio.to_thread(indexer.reindex)
     await ask_all(engine, questions[:3])  # warm: model, Chroma, BM25 corpus
 

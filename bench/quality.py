@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import KNOWLEDGE, QUESTIONS, make_settings, quiet_logs, scratch, table, write_result
+from bot.build import build
 from bot.eval import baselines, evaluate
 from bot.index.embeddings import LocalEmbeddings
-from bot.index.indexer import Indexer
 
 
 def main() -> None:
@@ -29,9 +29,9 @@ def main() -> None:
     embeddings = LocalEmbeddings()
     with scratch("quality") as work:
         settings = make_settings(KNOWLEDGE, work / "data")
-        indexer = Indexer(settings, embeddings=embeddings)
-        report = indexer.reindex()
-        systems = baselines.make_systems(settings, embeddings=embeddings, client=indexer.client)
+        parts = build(settings, embeddings=embeddings)
+        report = parts.indexer.reindex()
+        systems = baselines.make_systems(settings, embeddings=parts.embeddings, client=parts.client)
         comparison = baselines.compare(systems, rows, knowledge_dir=settings.knowledge_dir)
     print(f"{len(rows)} questions, {report.chunks} chunks from {report.files} files\n")
     print(baselines.format_comparison(comparison))

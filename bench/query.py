@@ -37,12 +37,12 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
+from bot.build import build
 from bot.core.types import Status
 from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
-from bot.index.indexer import Indexer
 from bot.jurisdictions import jurisdictions_in
-from bot.rag.engine import PASSAGES, Engine
+from bot.rag.engine import PASSAGES
 
 COLD_QUESTION = "Can an AI-generated image be protected by copyright in China?"
 
@@ -51,12 +51,15 @@ BREAKDOWN = """
 import time
 t0 = time.perf_counter()
 import json, sys
-from bot.cli import _engine_ready
+import bot.cli
 from bot.config import Settings
 t1 = time.perf_counter()
 import sentence_transformers, torch
 t2 = time.perf_counter()
-engine = _engine_ready(Settings(), True)
+from bot.build import build
+parts = build(Settings())
+parts.indexer.ensure_index()
+engine = parts.engine
 t3 = time.perf_counter()
 engine.retriever.corpus()
 t4 = time.perf_counter()
@@ -132,9 +135,9 @@ def main() -> None:
     with scratch("query") as work:
         data = work / "data"
         settings = make_settings(KNOWLEDGE, data)
-        indexer = Indexer(settings, embeddings=embeddings)
-        indexer.reindex()
-        engine = Engine(settings, embeddings=embeddings, client=indexer.client)
+        parts = build(settings, embeddings=embeddings)
+        parts.indexer.ensure_index()
+        engine = parts.engine
         for q in questions[:5]:  # warm-up: model, Chroma, BM25 corpus
             engine.answer(q)
 

@@ -50,13 +50,13 @@ from bench.common import (
     write_result,
 )
 from bench.proposals import PostingsBM25, install_paged_get
+from bot.build import build
 from bot.core.text import sentences, tokens
 from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
-from bot.index.indexer import Indexer
 from bot.jurisdictions import jurisdictions_in
 from bot.knowledge import loader
-from bot.rag.engine import PASSAGES, Engine
+from bot.rag.engine import PASSAGES
 
 SECTIONS_PER_FILE = 10
 CODES = ["CN", "US", "EU", "DE", "UK", "JP", "IN", "CA", "AU", "KR", "INTL"]
@@ -172,12 +172,13 @@ def measure(knowledge: Path, data: Path, embeddings: Embeddings, questions: list
     """Full index, then the first query (loads BM25) and warm retrieval latency."""
     timed = TimedEmbeddings(embeddings)
     settings = make_settings(knowledge, data)
-    indexer = Indexer(settings, embeddings=timed)
+    parts = build(settings, embeddings=timed)
+    indexer = parts.indexer
     started = time.perf_counter()
     report = indexer.reindex()
     index_s = time.perf_counter() - started
     queries = PrecomputedQueries(timed.inner, questions)
-    engine = Engine(settings, embeddings=queries, client=indexer.client)
+    engine = build(settings, embeddings=queries, client=parts.client).engine
     as_is_error = ""
     started = time.perf_counter()
     try:
@@ -186,7 +187,7 @@ def measure(knowledge: Path, data: Path, embeddings: Embeddings, questions: list
         as_is_error = f"{type(error).__name__}: {error}"
         print(f"  as is, the first query fails: {as_is_error[:150]}", flush=True)
         install_paged_get()
-        engine = Engine(settings, embeddings=queries, client=indexer.client)
+        engine = build(settings, embeddings=queries, client=parts.client).engine
         started = time.perf_counter()
         engine.retriever.search(questions[0], k=PASSAGES)
     first_query_s = time.perf_counter() - started

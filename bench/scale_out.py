@@ -37,12 +37,12 @@ def worker(host: str, port: int, prefix: str, batch: list[str], threads: int) ->
     """A bot-like process: load the engine, say ready, wait for go, answer all at once."""
     import torch
 
+    from bot.build import build
     from bot.config import Settings
-    from bot.rag.engine import Engine
 
     torch.set_num_threads(threads)  # the processes share the cores instead of fighting over them
     settings = Settings(_env_file=None, chroma_host=host, chroma_port=port, collection_prefix=prefix)  # type: ignore[call-arg]
-    engine = Engine(settings)
+    engine = build(settings).engine
     engine.answer("warm up: who owns an AI image in China?")
     print("ready", flush=True)
     sys.stdin.readline()
@@ -110,8 +110,8 @@ def main() -> None:
         worker(spec["host"], spec["port"], spec["prefix"], spec["batch"], spec["threads"])
         return
 
+    from bot.build import build
     from bot.config import Settings
-    from bot.index.indexer import Indexer
     from tests.chroma_server import ChromaServer
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,7 +125,7 @@ def main() -> None:
                 data_dir=Path(tmp) / "data",
                 collection_prefix="bench",
             )
-            report = Indexer(settings).reindex()
+            report = build(settings).indexer.reindex()
             print(f"indexed {report.chunks} chunks into the Chroma server at {host}:{port}")
             total = questions(args.questions)
             rows = [measure(host, port, "bench", total, n) for n in args.processes]

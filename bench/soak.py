@@ -37,10 +37,10 @@ from bench.common import (
     wait_for_quiet,
     write_result,
 )
+from bot.build import build
 from bot.core.types import Answer
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
-from bot.index.indexer import Indexer
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, Engine
 from tests.llm_server import LLMServer, Reply
 
@@ -313,9 +313,9 @@ def main() -> int:
                 openai_timeout_seconds=TIMEOUT,
                 openai_max_retries=0,
             )
-            indexer = Indexer(settings, embeddings=embeddings)
-            built = indexer.reindex()
-            engine = Engine(settings, embeddings=embeddings, client=indexer.client)
+            parts = build(settings, embeddings=embeddings)
+            built = parts.indexer.reindex()
+            engine = parts.engine
             check = QuoteChecker(settings.knowledge_dir)
             print(
                 f"Index: {built.chunks} chunks from {built.files} files. Asking {args.questions} "

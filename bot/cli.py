@@ -19,12 +19,16 @@ log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from bot.build import offline_environment
+
+    offline_environment()  # before anything can import sentence-transformers
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    if args.command != "run" or args.verbose:  # `run` logs at INFO, set up by the Discord runner
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose else logging.WARNING,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
     _quiet_libraries(args.verbose)
     try:
         settings = Settings()
@@ -133,11 +137,15 @@ def _quiet_libraries(verbose: bool) -> None:
 class ProgressBar:
     """A one-line progress bar on stderr for reindexing."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, stream: TextIO = sys.stderr, heading: str = "") -> None:
         self.stream = stream
+        self.heading = heading  # a line shown once, above the bar
         self.last = ""
 
     def __call__(self, progress: Any) -> None:
+        if self.heading:
+            self.stream.write(self.heading + "\n")
+            self.heading = ""
         if progress.phase == "done":
             if self.last:
                 self.stream.write("\n")
@@ -161,10 +169,10 @@ class ProgressBar:
             self.last = line
 
 
-def _indexer(settings: Settings) -> Any:
-    from bot.index.indexer import Indexer
+def _parts(settings: Settings) -> Any:
+    from bot.build import build
 
-    return Indexer(settings)
+    return build(settings)
 
 
 def _print_report(report: Any, as_json: bool) -> None:
@@ -181,30 +189,25 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
-    indexer = _indexer(settings)
-    report = indexer.reindex(full=args.full, progress=None if args.json else ProgressBar())
+    report = _parts(settings).indexer.reindex(full=args.full, progress=None if args.json else ProgressBar())
     _print_report(report, args.json)
     return 0
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.knowledge import fetch
-
-    options = fetch.settings_options(settings)
-    options["allow_private"] = options["allow_private"] or args.allow_private
-    path = fetch.add_url(  # a SourceError is shown by main() like any other BotError
-        settings.knowledge_dir,
+    parts = _parts(settings)
+    path = parts.library.add_url(  # a SourceError is shown by main() like any other BotError
         args.url,
         title=args.title,
         publisher=args.publisher,
         published=args.published,
         jurisdiction=args.jurisdiction,
-        **options,
+        allow_private=args.allow_private,
     )
-    saved = path.relative_to(settings.knowledge_dir.resolve()).as_posix()
+    saved = parts.library.name_of(path)
     if not args.json:
         print(f"Saved {settings.knowledge_dir / saved}", file=sys.stderr)
-    report = _indexer(settings).reindex(progress=None if args.json else ProgressBar())
+    report = parts.indexer.reindex(progress=None if args.json else ProgressBar())
     if args.json:
         print(json.dumps({"file": saved, "url": args.url, "index": report.to_dict()}, ensure_ascii=False))
     else:
@@ -212,18 +215,14 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine_ready(settings: Settings, quiet: bool) -> Any:
-    """The engine, with the index built first when there is none (so the quickstart is one command)."""
-    from bot.index import store
-    from bot.rag.engine import Engine
-
-    indexer = _indexer(settings)
-    if store.read_pointer(indexer.client, settings) is None:
-        print("No index yet: building it from the knowledge folder (once).", file=sys.stderr)
-        report = indexer.reindex(progress=ProgressBar())
-        if not quiet:
-            _print_report(report, False)
-    return Engine(settings, embeddings=indexer.embeddings.inner, client=indexer.client)
+def _ready(settings: Settings, quiet: bool) -> Any:
+    """The parts, with the index built first when there is none (so the quickstart is one command)."""
+    parts = _parts(settings)
+    bar = ProgressBar(heading="No index yet: building it from the knowledge folder (once).")
+    report = parts.indexer.ensure_index(progress=bar)
+    if report is not None and not quiet:
+        _print_report(report, False)
+    return parts
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -231,7 +230,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     check_question(args.question, settings.max_question_chars)  # before loading anything heavy
-    engine = _engine_ready(settings, args.json)
+    engine = _ready(settings, args.json).engine
     result = engine.answer(args.question, jurisdiction=args.jurisdiction)
     if args.json:
         data = result.to_dict()
@@ -270,9 +269,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    engine = _engine_ready(settings, True)
+    parts = _ready(settings, True)
+    engine = parts.engine
     if args.baselines:
-        return _eval_baselines(settings, engine, rows, args.json)
+        return _eval_baselines(parts, rows, args.json)
     if args.out:
         with args.out.open("w", encoding="utf-8") as out:
             results = evaluate.answer_all(engine, rows, out)
@@ -289,14 +289,15 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval_baselines(settings: Settings, engine: Any, rows: list[dict[str, Any]], as_json: bool) -> int:
+def _eval_baselines(parts: Any, rows: list[dict[str, Any]], as_json: bool) -> int:
     """Ours and the three baselines on the same index and questions: one table."""
     from bot.eval import baselines
 
+    settings = parts.settings
     if not any("expect" in row for row in rows):
         print("error: --baselines needs questions with gold fields (expect, sources, kind)", file=sys.stderr)
         return 2
-    systems = baselines.make_systems(settings, embeddings=engine.embeddings, client=engine.retriever.client)
+    systems = baselines.make_systems(settings, embeddings=parts.embeddings, client=parts.client)
     comparison = baselines.compare(systems, rows, knowledge_dir=settings.knowledge_dir)
     if as_json:
         print(json.dumps(comparison.to_dict(), ensure_ascii=False))

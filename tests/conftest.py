@@ -20,20 +20,24 @@ from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
 from tests.chroma_server import ChromaServer
+from tests.helpers import FIXTURE_KNOWLEDGE, clear_settings, reads_setting
 from tests.llm_server import LLMServer
 from tests.postgres_server import PostgresMissing, PostgresServer
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
-# Every setting the model defines (DATABASE_URL, SHARD_IDS, ... included), so none leaks in.
-SETTING_NAMES = sorted(name.upper() for name in Settings.model_fields)
+# Every variable the settings model reads (from its own field list, so a new setting is covered
+# too) goes before anything builds settings, session- and module-scoped fixtures included: no
+# developer's key, database, schedule or fetch permission leaks into a test.
+clear_settings(os.environ)
+
+# Fixtures kept in modules of their own, for the tests that ask for them.
+pytest_plugins = ["tests.hostile"]
 
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's own keys or settings."""
-    for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
+    """Each test starts without settings in the environment, even if an earlier one set some."""
+    for name in [n for n in os.environ if reads_setting(n)]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")
@@ -139,6 +143,18 @@ def engine(indexer: Indexer, local_embeddings: LocalEmbeddings) -> Engine:
     """An engine over the fixture knowledge, indexed, extractive (no LLM)."""
     indexer.reindex()
     return Engine(indexer.settings, embeddings=local_embeddings, client=indexer.client)
+
+
+@pytest.fixture(scope="session")
+def fixture_engine(tmp_path_factory: pytest.TempPathFactory, local_embeddings: LocalEmbeddings) -> Engine:
+    """An extractive engine over the fixture knowledge (embedded store), indexed once per session.
+    Read-only: for tests that only ask questions."""
+    root = tmp_path_factory.mktemp("fixture-engine")
+    shutil.copytree(FIXTURE_KNOWLEDGE, root / "knowledge")
+    settings = Settings(_env_file=None, knowledge_dir=root / "knowledge", data_dir=root / "data")  # type: ignore[call-arg]
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    return Engine(settings, embeddings=local_embeddings, client=indexer.client)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,8 @@
 
 The engine and indexer fakes stand in for the engine's interface (not for discord.py). Discord
 objects are `MagicMock(spec=<real discord.py class>)`, so a misspelt attribute fails the test.
+For the full path, `DiscordHTTP` stands in for Discord's side of the HTTP layer only: real
+interaction payloads go through discord.py's own parsing, command tree and view store.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 from discord import app_commands
 from discord.ext import commands
+from discord.http import Route
 
 from bot.config import Settings
 from bot.core.types import (
@@ -324,3 +327,182 @@ def embed_text(embed: discord.Embed) -> str:
     if embed.footer.text:
         lines.append(f"-- {embed.footer.text}")
     return "\n".join(lines)
+
+
+# -- mocked messages (mention mode) ---------------------------------------------------------------
+
+THREAD_ID = 700000000000000007
+
+
+def sent_message() -> MagicMock:
+    """A message the bot posted; editing it returns the edited message, as discord.py does."""
+    message = MagicMock(spec=discord.Message)
+    message.id = next_id()
+    message.edit = AsyncMock(return_value=message)
+    return message
+
+
+def make_thread(owner_id: int = BOT_ID) -> MagicMock:
+    thread = MagicMock(spec=discord.Thread)
+    thread.id = THREAD_ID
+    thread.parent_id = CHANNEL_ID
+    thread.owner_id = owner_id
+    thread.send = AsyncMock(side_effect=lambda *a, **k: sent_message())
+    return thread
+
+
+def make_message(
+    content: str,
+    *,
+    channel: Any = None,
+    mentions_bot: bool = True,
+    author_id: int = USER_ID,
+    reference: discord.MessageReference | None = None,
+) -> MagicMock:
+    message = MagicMock(spec=discord.Message)
+    message.id = next_id()
+    message.content = content
+    message.author = make_member(author_id)
+    message.webhook_id = None
+    bot_user = MagicMock(spec=discord.ClientUser)
+    bot_user.id = BOT_ID
+    message.mentions = [bot_user] if mentions_bot else []
+    message.raw_role_mentions = []
+    message.reference = reference
+    guild = MagicMock(spec=discord.Guild)
+    guild.id = GUILD_ID
+    guild.self_role = None
+    message.guild = guild
+    if channel is None:
+        channel = MagicMock(spec=discord.TextChannel)
+        channel.id = CHANNEL_ID
+    message.channel = channel
+    message.create_thread = AsyncMock(return_value=make_thread())
+    message.reply = AsyncMock(side_effect=lambda *a, **k: sent_message())
+    return message
+
+
+# -- the full path: real payloads through discord.py, only its HTTP layer replaced ------------------
+
+
+class DiscordHTTP:
+    """Records what the bot sends to Discord and answers like Discord would."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, Any] | None]] = []
+
+    async def webhook(self, adapter: Any, route: Route, session: Any = None, **kwargs: Any) -> Any:
+        payload = kwargs.get("payload")
+        self.calls.append((route.method, route.path, payload))
+        if route.path.endswith("/callback"):
+            return {"interaction": {"id": str(route.webhook_id), "type": 2}}
+        return message_payload(payload or {})
+
+    async def rest(self, client: Any, route: Route, **kwargs: Any) -> Any:
+        raise AssertionError(f"unexpected REST call {route.method} {route.path}")
+
+    def callbacks(self) -> list[dict[str, Any]]:
+        return [p or {} for m, path, p in self.calls if path.endswith("/callback")]
+
+    def edits(self) -> list[dict[str, Any]]:
+        return [p or {} for m, path, p in self.calls if m == "PATCH"]
+
+
+def message_payload(sent: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(next_id()),
+        "channel_id": str(CHANNEL_ID),
+        "author": user_payload(BOT_ID, "CopyrightBot", bot=True),
+        "content": sent.get("content") or "",
+        "timestamp": "2026-01-01T00:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": sent.get("embeds") or [],
+        "pinned": False,
+        "type": 0,
+        "flags": sent.get("flags", 0),
+        "components": sent.get("components") or [],
+        "webhook_id": str(APP_ID),
+    }
+
+
+def interaction_payload(
+    kind: int, data: dict[str, Any], *, permissions: int = 0, **extra: Any
+) -> dict[str, Any]:
+    payload = {
+        "id": str(next_id()),
+        "application_id": str(APP_ID),
+        "type": kind,
+        "token": "interaction-token",
+        "version": 1,
+        "guild_id": str(GUILD_ID),
+        "channel_id": str(CHANNEL_ID),
+        "channel": {
+            "id": str(CHANNEL_ID),
+            "type": 0,
+            "guild_id": str(GUILD_ID),
+            "name": "ask-the-bot",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+        },
+        "member": {
+            "user": user_payload(USER_ID, "asker"),
+            "roles": [],
+            "permissions": str(permissions),
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        },
+        "data": data,
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": "412317240384",
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": str(GUILD_ID)},
+        "context": 0,
+        "attachment_size_limit": 10 * 1024 * 1024,
+    }
+    payload.update(extra)
+    return payload
+
+
+def slash(name: str, options: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
+    data = {"id": str(next_id()), "name": name, "type": 1, "options": options or []}
+    return interaction_payload(2, data, **extra)
+
+
+async def dispatch(bot: AnswerBot, payload: dict[str, Any]) -> None:
+    """Hand the payload to discord.py as the gateway would, and wait until the bot is done."""
+    before = asyncio.all_tasks()
+    event: Any = payload
+    bot._connection.parse_interaction_create(event)  # the gateway's INTERACTION_CREATE handler
+    for _ in range(3):
+        await asyncio.sleep(0)
+        pending = [t for t in asyncio.all_tasks() - before if t is not asyncio.current_task()]
+        if pending:
+            done, still = await asyncio.wait(pending, timeout=10)
+            assert not still, f"tasks still running: {still}"
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+
+
+async def started(bot: AnswerBot) -> AnswerBot:
+    await bot.__aenter__()  # what `async with bot` does before login: the loop and setup state
+    await bot.load_cogs()
+    bot.add_dynamic_items(*_dynamic_items())
+    set_bot_user(bot)
+    return bot
+
+
+def _dynamic_items() -> tuple[Any, ...]:
+    from bot.discordbot.views import QuotesButton, VoteButton
+
+    return QuotesButton, VoteButton

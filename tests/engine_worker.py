@@ -2,9 +2,9 @@
 
     python -m tests.engine_worker      (settings from the environment, as `python bot.py run`)
 
-It builds what a bot process builds (an Indexer, an Engine sharing its Chroma client, a
-FeedbackStore), prints {"ready": pid, "holder": "host:pid"} and then answers each request line
-with one JSON line:
+It builds what a bot process builds (`bot.build.build`: an Indexer and an Engine sharing one
+Chroma client; a FeedbackStore), prints {"ready": pid, "holder": "host:pid"} and then answers
+each request line with one JSON line:
 
     {"op": "reindex", "full": true, "pause_at": 8}  -> {"report": {...}} or {"error": "...", "message": "..."}
         with pause_at, it prints {"paused": files_done} once that many files are indexed (holding
@@ -23,6 +23,7 @@ import socket
 import sys
 from typing import Any
 
+from bot.build import build
 from bot.config import Settings
 from bot.core.types import Answer, Progress, Status
 from bot.discordbot.feedback import FeedbackStore
@@ -37,8 +38,8 @@ def send(message: dict[str, Any]) -> None:
 
 def main() -> None:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    indexer = Indexer(settings)
-    engine = Engine(settings, embeddings=indexer.embeddings.inner, client=indexer.client)
+    parts = build(settings)
+    indexer, engine = parts.indexer, parts.engine
     feedback = FeedbackStore.from_settings(settings)
     indexer.embeddings.embed_query("load the model now")
     send({"ready": os.getpid(), "holder": f"{socket.gethostname()}:{os.getpid()}"})

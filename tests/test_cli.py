@@ -1,26 +1,21 @@
-"""The command line, run as a user runs it: `python bot.py ...` in a subprocess."""
+"""The command line, run as a user runs it: `python bot.py ...` in a subprocess, from a folder
+outside the repository (whose `.env` it would otherwise read) and without the developer's settings."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SETTING_NAMES
+from tests.helpers import ROOT, Site, run_bot
 
 pytestmark = pytest.mark.slow
 
 
 def run(args: list[str], kb: Path, data: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    environ.update({"KNOWLEDGE_DIR": str(kb), "DATA_DIR": str(data), **env})
-    return subprocess.run(
-        [sys.executable, "bot.py", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=300
-    )
+    return run_bot(args, cwd=kb.parent, settings={"KNOWLEDGE_DIR": str(kb), "DATA_DIR": str(data), **env})
 
 
 def test_ask_builds_the_index_then_answers_in_json(kb: Path, tmp_path: Path) -> None:
@@ -97,8 +92,6 @@ def test_eval_writes_results_and_prints_metrics(kb: Path, tmp_path: Path) -> Non
 
 
 def test_add_fetches_a_page_then_indexes_it(kb: Path, tmp_path: Path) -> None:
-    from tests.test_fetch import Site
-
     site = Site()
     try:
         url = site.page(
@@ -121,17 +114,9 @@ def test_add_fetches_a_page_then_indexes_it(kb: Path, tmp_path: Path) -> None:
 
 def test_a_copied_env_example_gives_plain_messages_and_no_voice_warnings(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text((ROOT / ".env.example").read_text(encoding="utf-8"), encoding="utf-8")
-    environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
 
     def newcomer(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(ROOT / "bot.py"), *args],
-            cwd=tmp_path,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_bot(list(args), cwd=tmp_path, timeout=120)
 
     listed = newcomer("commands")
     assert listed.returncode == 0, listed.stderr

@@ -27,7 +27,9 @@ from bot.knowledge.library import save_source
 from tests.discord_fakes import (
     ADMIN_ROLE_ID,
     USER_ID,
+    DiscordHTTP,
     FakeIndexer,
+    dispatch,
     embed_text,
     final_edit,
     invoke,
@@ -35,9 +37,10 @@ from tests.discord_fakes import (
     make_interaction,
     make_member,
     make_settings,
+    slash,
+    started,
 )
-from tests.test_discord_fullpath import DiscordHTTP, dispatch, slash, started
-from tests.test_fetch import ARTICLE, Site
+from tests.helpers import ARTICLE, Site
 
 MANAGE_GUILD = 32
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -18,8 +15,7 @@ from discord.ext import commands
 from bot.discordbot import runner
 from bot.discordbot.client import AnswerBot, make_intents
 from tests.discord_fakes import make_bot, make_settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, run_bot
 
 
 def by_name(tree: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -170,16 +166,7 @@ def test_listing_the_commands_logs_no_voice_warnings(
 
 
 def test_bot_py_run_without_a_token_prints_one_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bot.py"), "run"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_bot(["run"], cwd=tmp_path, timeout=120)
     assert done.returncode != 0
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "DISCORD_TOKEN" in lines[0], done.stderr

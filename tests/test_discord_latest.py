@@ -13,7 +13,6 @@ from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.latest import LatestCog
 from bot.discordbot.errors import UserFacingError
 from bot.discordbot.views import Pager
-from tests.conftest import FIXTURE_KNOWLEDGE
 from tests.discord_fakes import (
     CHANNEL_ID,
     USER_ID,
@@ -24,7 +23,7 @@ from tests.discord_fakes import (
     make_member,
     make_settings,
 )
-from tests.test_latest import article
+from tests.helpers import FIXTURE_KNOWLEDGE, article
 
 
 @pytest.fixture

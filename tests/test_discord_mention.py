@@ -17,65 +17,18 @@ from tests.discord_fakes import (
     BOT_ID,
     CHANNEL_ID,
     GUILD_ID,
+    THREAD_ID,
     TYPICAL,
     USER_ID,
     FakeEngine,
     make_bot,
-    make_member,
+    make_message,
     make_settings,
+    make_thread,
     next_id,
+    sent_message,
     set_bot_user,
 )
-
-THREAD_ID = 700000000000000007
-
-
-def sent_message() -> MagicMock:
-    """A message the bot posted; editing it returns the edited message, as discord.py does."""
-    message = MagicMock(spec=discord.Message)
-    message.id = next_id()
-    message.edit = AsyncMock(return_value=message)
-    return message
-
-
-def make_thread(owner_id: int = BOT_ID) -> MagicMock:
-    thread = MagicMock(spec=discord.Thread)
-    thread.id = THREAD_ID
-    thread.parent_id = CHANNEL_ID
-    thread.owner_id = owner_id
-    thread.send = AsyncMock(side_effect=lambda *a, **k: sent_message())
-    return thread
-
-
-def make_message(
-    content: str,
-    *,
-    channel: Any = None,
-    mentions_bot: bool = True,
-    author_id: int = USER_ID,
-    reference: discord.MessageReference | None = None,
-) -> MagicMock:
-    message = MagicMock(spec=discord.Message)
-    message.id = next_id()
-    message.content = content
-    message.author = make_member(author_id)
-    message.webhook_id = None
-    bot_user = MagicMock(spec=discord.ClientUser)
-    bot_user.id = BOT_ID
-    message.mentions = [bot_user] if mentions_bot else []
-    message.raw_role_mentions = []
-    message.reference = reference
-    guild = MagicMock(spec=discord.Guild)
-    guild.id = GUILD_ID
-    guild.self_role = None
-    message.guild = guild
-    if channel is None:
-        channel = MagicMock(spec=discord.TextChannel)
-        channel.id = CHANNEL_ID
-    message.channel = channel
-    message.create_thread = AsyncMock(return_value=make_thread())
-    message.reply = AsyncMock(side_effect=lambda *a, **k: sent_message())
-    return message
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from bot.jurisdictions import jurisdictions_in
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.rag import answer as answering
 from bot.rag.engine import ENGLISH_SOURCES_NOTE, PERSONAL_REFERRAL, UNREPORTED_TEXT, Engine
-from tests.conftest import FIXTURE_KNOWLEDGE
+from tests.helpers import FIXTURE_KNOWLEDGE
 from tests.llm_server import LLMServer, Reply
 
 

@@ -21,7 +21,7 @@ from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
 

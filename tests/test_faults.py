@@ -5,11 +5,9 @@ In each, the user gets a plain message and nothing already indexed is lost."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +22,7 @@ from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
 from tests.chroma_server import ChromaServer
-from tests.conftest import ROOT, SETTING_NAMES
+from tests.helpers import ROOT, bot_command, without_settings
 
 QUESTION = "Who is the author of an AI-generated image in China?"
 
@@ -51,12 +49,10 @@ def test_chroma_server_down_then_back(
 
 
 def cli(args: list[str], kb: Path, data: Path) -> subprocess.Popen[bytes]:
-    environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    environ.update({"KNOWLEDGE_DIR": str(kb), "DATA_DIR": str(data)})
     return subprocess.Popen(
-        [sys.executable, "bot.py", *args],
-        cwd=ROOT,
-        env=environ,
+        bot_command(*args),
+        cwd=kb.parent,  # outside the repository: its .env is not read
+        env=without_settings(KNOWLEDGE_DIR=str(kb), DATA_DIR=str(data)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -12,11 +12,9 @@ import datetime as dt
 import gzip
 import ipaddress
 import ssl
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -27,127 +25,9 @@ from bot.core.types import Status
 from bot.index.indexer import Indexer
 from bot.knowledge import fetch, loader, safe_http
 from bot.rag.engine import Engine
-from tests.test_loader import minimal_pdf
+from tests.helpers import ARTICLE, TLS_CERT, Site, minimal_pdf
 
-Handler = Callable[[BaseHTTPRequestHandler], None]
 PUBLIC = "93.184.215.14"  # a public address; the test network routes it to the local server
-
-ARTICLE = """<!doctype html>
-<html><head>
-<title>Harlow v. Brightline Records: no copyright in a song written by AI</title>
-<style>.ad { color: red } body { font-family: serif }</style>
-<script>window.trackReader("SCRIPT-TEXT-MUST-GO");</script>
-</head><body>
-<nav>Home | News | NAV-TEXT-MUST-GO</nav>
-<article>
-<h1>Harlow v. Brightline Records</h1>
-<p>In Harlow v. Brightline Records the district court held that a song composed entirely by an
-AI model, with no human choosing its melody or words, has no copyright owner.</p>
-<p>The court said the Copyright Act protects only works of human authorship, so the label could
-not stop others from copying the AI-generated track.</p>
-</article>
-<footer>FOOTER-TEXT-MUST-GO</footer>
-</body></html>
-"""
-
-
-# A self-signed certificate for "secure.test" (valid 2000-2100) and its key, for the HTTPS tests.
-TLS_CERT = """-----BEGIN CERTIFICATE-----
-MIIBYzCCAQqgAwIBAgIBATAKBggqhkjOPQQDAjAWMRQwEgYDVQQDDAtzZWN1cmUu
-dGVzdDAgFw0wMDAxMDEwMDAwMDBaGA8yMTAwMDEwMTAwMDAwMFowFjEUMBIGA1UE
-AwwLc2VjdXJlLnRlc3QwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAT1+YBi9ffM
-Na1tHvS+SGzGsV6WEGxNw7BEEWAvwN2schQ7zhGAMjUvyepFYgzNRuVcPdP8DqKU
-vBKQo4U7xNuEo0cwRTAWBgNVHREEDzANggtzZWN1cmUudGVzdDAMBgNVHRMBAf8E
-AjAAMB0GA1UdDgQWBBRLABaxi1RmVqAB69B0crUr3vmsBzAKBggqhkjOPQQDAgNH
-ADBEAiARM6VjMHd8dAJDhV1WlPBU9edkDwYyXyBNclC/iIWXegIgee5UdwWeQQ2s
-2MFP/f7hWwocMGBsu+wxXaNHPX51RiI=
------END CERTIFICATE-----
-"""
-TLS_KEY = """-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgfqwTMFI3FqgMQGeo
-/nrIkf84fg9RbvfozQpaDlUtt6ChRANCAAT1+YBi9ffMNa1tHvS+SGzGsV6WEGxN
-w7BEEWAvwN2schQ7zhGAMjUvyepFYgzNRuVcPdP8DqKUvBKQo4U7xNuE
------END PRIVATE KEY-----
-"""
-
-
-class Site:
-    """An HTTP server on 127.0.0.1 whose pages each test defines, recording every request."""
-
-    def __init__(self, tls: Path | None = None) -> None:
-        self.routes: dict[str, Handler] = {}
-        self.requests: list[tuple[str, str]] = []  # (path, Host header)
-        self.stop = threading.Event()
-        self.hung_up = threading.Event()  # set when the client closed the connection mid-body
-        self.sent = 0
-        site = self
-
-        class Handle(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.requests.append((self.path, self.headers.get("Host", "")))
-                route = site.routes.get(self.path.split("?", 1)[0])
-                if route is None:
-                    self.send_error(404, "Not Found")
-                    return
-                try:
-                    route(self)
-                except (BrokenPipeError, ConnectionResetError):
-                    site.hung_up.set()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
-        self.server.daemon_threads = True
-        if tls is not None:  # HTTPS with the "secure.test" certificate, files in that folder
-            (tls / "cert.pem").write_text(TLS_CERT)
-            (tls / "key.pem").write_text(TLS_KEY)
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(tls / "cert.pem", tls / "key.pem")
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.start()
-
-    def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
-
-    def paths(self) -> list[str]:
-        return [path for path, _ in self.requests]
-
-    def page(
-        self, path: str, body: bytes | str, content_type: str = "text/html; charset=utf-8", **headers: str
-    ) -> str:
-        data = body.encode("utf-8") if isinstance(body, str) else body
-        length = headers.pop("content_length", str(len(data)))
-
-        def send(handler: BaseHTTPRequestHandler) -> None:
-            handler.send_response(200)
-            handler.send_header("Content-Type", content_type)
-            handler.send_header("Content-Length", length)
-            for key, value in headers.items():
-                handler.send_header(key.replace("_", "-"), value)
-            handler.end_headers()
-            handler.wfile.write(data)
-
-        self.routes[path] = send
-        return self.url(path)
-
-    def redirect(self, path: str, location: str, status: int = 302) -> str:
-        def send(handler: BaseHTTPRequestHandler) -> None:
-            handler.send_response(status)
-            handler.send_header("Location", location)
-            handler.send_header("Content-Length", "0")
-            handler.end_headers()
-
-        self.routes[path] = send
-        return self.url(path)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(5)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 KNOWLEDGE = ROOT / "knowledge"
 ARTICLES = sorted(KNOWLEDGE.glob("*.md"))

@@ -12,38 +12,11 @@ import pytest
 
 from bot import cli
 from bot.knowledge.latest import DATED_LINE, PUBLISHED, developments
-from tests.conftest import FIXTURE_KNOWLEDGE
+from tests.helpers import FIXTURE_KNOWLEDGE, article
 
 TODAY = dt.date(2026, 7, 1)
 
 
-def article(
-    folder: Path,
-    name: str,
-    *,
-    title: str,
-    published: str | None,
-    jurisdiction: str = "US",
-    kind: str = "case",
-    tags: str = "[]",
-    body: str = "## In short\nA court decided something. It matters.\n",
-) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = ["---", f'title: "{title}"', f"url: https://example.org/{name}"]
-    if published is not None:
-        lines.append(f"published: {published}")
-    lines += [
-        f"jurisdiction: {jurisdiction}",
-        f"kind: {kind}",
-        f"tags: {tags}",
-        "---",
-        f"# {title}",
-        "",
-        body,
-    ]
-    path = folder / name
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

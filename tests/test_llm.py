@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,38 @@ async def test_stream_cut_half_way_falls_back_to_quotes(llm_engine: Engine, llm:
     final = events[-1]
     assert isinstance(final, Answer)
     assert final.status is Status.ANSWERED and final.note == MODEL_UNAVAILABLE_NOTE
+
+
+def test_a_blocking_answer_cut_half_way_also_falls_back_to_quotes(llm_engine: Engine, llm: LLMServer) -> None:
+    llm.script(Reply("The Beijing Internet Court held the image was a work [1].", cut_after=3))
+    result = llm_engine.answer(QUESTION)
+    assert result.status is Status.ANSWERED and result.mode == "extractive"
+    assert result.note == MODEL_UNAVAILABLE_NOTE
+    assert result.citations[0].source == "knowledge/cn-li-v-liu.md"
+
+
+async def test_a_blocking_answer_from_a_worker_thread_while_a_loop_runs(
+    llm_engine: Engine, llm: LLMServer
+) -> None:
+    llm.script(
+        Reply("The Beijing Internet Court held the image was a work [1]."), Reply("It was a work [1].")
+    )
+    first = await asyncio.to_thread(llm_engine.answer, QUESTION)
+    second = await llm_engine.aanswer(QUESTION)  # this loop, the same chat model
+    assert (first.mode, first.status) == ("llm", Status.ANSWERED)
+    assert (second.mode, second.status) == ("llm", Status.ANSWERED)
+
+
+def test_a_blocking_answer_after_an_async_one_on_a_loop_since_closed(
+    llm_engine: Engine, llm: LLMServer
+) -> None:
+    """Plain JSON replies leave their connection open in the async HTTP client's pool, tied to
+    the loop that opened it; the blocking call must still reach the model afterwards."""
+    llm.script(Reply(status=500), Reply(status=500))
+    assert asyncio.run(llm_engine.aanswer(QUESTION)).note == MODEL_UNAVAILABLE_NOTE
+    llm.script(Reply("The Beijing Internet Court held the image was a work [1]."))
+    result = llm_engine.answer(QUESTION)
+    assert (result.mode, result.status) == ("llm", Status.ANSWERED)
 
 
 def test_declines_never_reach_the_model(llm_engine: Engine, llm: LLMServer) -> None:

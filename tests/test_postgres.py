@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import queue
 import shutil
 import signal
@@ -32,7 +31,8 @@ from bot.index import locks, store
 from bot.index.indexer import Indexer
 from bot.knowledge import loader
 from tests.chroma_server import ChromaServer
-from tests.conftest import FIXTURE_KNOWLEDGE, ROOT, SETTING_NAMES, start_postgres
+from tests.conftest import start_postgres
+from tests.helpers import FIXTURE_KNOWLEDGE, ROOT, without_settings
 from tests.postgres_server import PostgresServer
 
 QUESTION = "Who is the author of an AI-generated image in China?"
@@ -277,7 +277,7 @@ class Cluster:
             collection_prefix=self.prefix,
             knowledge_dir=self.kb,
         )
-        environ = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
+        environ = without_settings()
         environ.update(
             {
                 "DATABASE_URL": url,

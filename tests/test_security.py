@@ -267,6 +267,7 @@ def test_an_echoed_key_in_a_provider_error_never_reaches_the_user(
         openai_base_url=unauthorised.base_url,
         openai_max_retries=0,
     )
+    logs.protect(settings)  # as every entry point does (the command line, bot.build.build)
     indexer = Indexer(settings, embeddings=local_embeddings)  # an index that names the openai model
     indexer.reindex()
     engine = Engine(settings, client=indexer.client)  # asks the (refusing) server for embeddings

@@ -24,6 +24,7 @@ from bot.discordbot.indexing import IndexRunner
 from bot.discordbot.schedule import ReindexSchedule
 from bot.discordbot.services import AnswerEngine, IndexerLike
 from bot.discordbot.views import QuotesButton, VoteButton
+from bot.knowledge.library import KnowledgeFolder
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class AnswerBot(commands.Bot):
         engine: AnswerEngine,
         indexer: IndexerLike,
         feedback: FeedbackStore,
+        library: KnowledgeFolder | None = None,
         sync_dev_guild: bool = True,
     ) -> None:
         options: dict[str, Any] = self._client_options()
@@ -75,6 +77,7 @@ class AnswerBot(commands.Bot):
         self.engine = engine
         self.indexer = indexer
         self.feedback = feedback
+        self.library = library or KnowledgeFolder.from_settings(settings)
         self.gate = Gate(settings)
         self.answerer = AnswerDelivery(engine, feedback)
         self.index_runner = IndexRunner(indexer)

@@ -1,6 +1,7 @@
 """Entry points for the command line: `run`, `commands` (the tree as JSON) and `sync`.
 
-The launcher owns the resources (answer engine, indexer, feedback store) and closes them.
+The launcher owns the resources (the parts `bot.build.build` makes, the feedback store) and closes
+them.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def run(settings: Settings) -> int:
     if token is None:
         _say_no_token(settings)
         return 2
-    if not logging.getLogger().handlers:
+    if not logging.getLogger().handlers:  # discord.py's own format, INFO and up, for operators
         discord.utils.setup_logging(root=True)
     try:
         asyncio.run(_serve(settings, token))
@@ -100,19 +101,18 @@ def _token(settings: Settings) -> str | None:
 
 
 async def _serve(settings: Settings, token: str) -> None:
-    from bot.index.indexer import Indexer
-    from bot.rag.engine import Engine  # heavy: imported only when the bot really runs
+    from bot.build import build  # heavy: the engine is imported only when the bot really runs
 
-    engine = await asyncio.to_thread(Engine, settings)
-    indexer = await asyncio.to_thread(Indexer, settings)
-    if (await asyncio.to_thread(indexer.stats)).chunks == 0:
-        log.info("No index yet: building it from %s before connecting", settings.knowledge_dir)
-        report = await asyncio.to_thread(indexer.reindex)
+    parts = await asyncio.to_thread(build, settings)
+    report = await asyncio.to_thread(parts.indexer.ensure_index)  # before connecting
+    if report is not None:
         log.info("Indexed %d files into %d chunks", report.files, report.chunks)
     feedback = await asyncio.to_thread(FeedbackStore.from_settings, settings)
     try:
         bot_type = bot_class(settings)
-        async with bot_type(settings, engine=engine, indexer=indexer, feedback=feedback) as bot:
+        async with bot_type(
+            settings, engine=parts.engine, indexer=parts.indexer, library=parts.library, feedback=feedback
+        ) as bot:
             await bot.start(token)
     finally:
         feedback.close()

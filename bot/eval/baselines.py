@@ -192,48 +192,25 @@ class BM25Retriever(_SingleSignalRetriever):
         return spread(hits, k=k, per_source=per_source)
 
 
-class _EngineWith(Engine):
-    """Our engine (scope checks, relevance floor, unknown names, extractive answer) with
-    another retriever in place of the hybrid one."""
-
-    name = "ours"
-    retriever_class: type[HybridRetriever] = HybridRetriever
-
-    @property
-    def retriever(self) -> HybridRetriever:
-        if self._retriever is None:
-            self._client = self._client or store.make_client(self.settings)
-            self._retriever = self.retriever_class(self.settings, self._client, self.embeddings)
-        return self._retriever
-
-
-class DenseOnly(_EngineWith):
-    name = "dense"
-    retriever_class = DenseRetriever
-
-
-class BM25Only(_EngineWith):
-    """Without dense scores the floor is lexical alone (the rule our floor uses for CJK
-    questions), and a question is on topic only when it uses one of our topic words."""
-
-    name = "bm25"
-    retriever_class = BM25Retriever
-
-    @staticmethod
-    def _relevant(hit: Hit, language: str = "en") -> bool:
-        return hit.lexical >= (CJK_LEXICAL_FLOOR if language in CJK_LANGUAGES else LEXICAL_FLOOR)
+def bm25_floor(hit: Hit, language: str = "en") -> bool:
+    """The relevance floor without dense scores: lexical alone (the rule our floor uses for CJK
+    questions). A question is then on topic only when it uses one of our topic words."""
+    return hit.lexical >= (CJK_LEXICAL_FLOOR if language in CJK_LANGUAGES else LEXICAL_FLOOR)
 
 
 def make_systems(
     settings: Settings, embeddings: Embeddings | None = None, client: ClientAPI | None = None
 ) -> dict[str, evaluate.AnsweringSystem]:
-    """The four answerers, in SYSTEMS order, sharing one embedding model and one Chroma client."""
+    """The four answerers, in SYSTEMS order, sharing one embedding model and one Chroma client:
+    the textbook RAG, and our engine handed the BM25 retriever, the dense one and the hybrid one."""
     embeddings = embeddings or make_embeddings(settings)
     client = client or store.make_client(settings)
+    bm25 = BM25Retriever(settings, client, embeddings)
+    dense = DenseRetriever(settings, client, embeddings)
     return {
         "textbook": TextbookRAG(settings, embeddings=embeddings, client=client),
-        "bm25": BM25Only(settings, embeddings=embeddings, client=client),
-        "dense": DenseOnly(settings, embeddings=embeddings, client=client),
+        "bm25": Engine(settings, embeddings=embeddings, retriever=bm25, floor=bm25_floor),
+        "dense": Engine(settings, embeddings=embeddings, retriever=dense),
         "ours": Engine(settings, embeddings=embeddings, client=client),
     }
 

@@ -27,7 +27,6 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
 from sqlalchemy import Engine, create_engine, text
 
-from bot import logs
 from bot.config import Settings
 from bot.core.errors import StoreDamaged, StoreUnavailable
 from bot.core.types import Failure, IndexStats, Progress, ReindexReport
@@ -57,7 +56,6 @@ class Indexer:
         self.scope = scope
         self.settings = scope.settings(settings)
         self._unscoped = settings
-        logs.protect(settings)
         self.embeddings = CountingEmbeddings(embeddings or make_embeddings(settings))
         self.client = client or store.make_client(settings)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -157,6 +155,14 @@ class Indexer:
             reason = error.strerror or "permission denied"
             return f"The data folder {where} is not writable ({reason}): check DATA_DIR and its permissions."
         return f"The data folder {where} could not be used ({error.strerror or error}): check DATA_DIR."
+
+    def ensure_index(self, progress: ProgressFn | None = None) -> ReindexReport | None:
+        """Build the index from the knowledge folder when there is none yet (the first run), with
+        `progress` as `reindex` takes it; the report, or None when an index already exists."""
+        if store.read_pointer(self.client, self.settings) is not None:
+            return None
+        log.info("No index yet: building it from %s", self.settings.knowledge_dir)
+        return self.reindex(progress=progress)
 
     def stats(self) -> IndexStats:
         pointer = store.read_pointer(self.client, self.settings)

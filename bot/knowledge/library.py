@@ -1,7 +1,8 @@
 """The knowledge folder as a library of sources: list, add and remove files safely.
 
-Used by the Discord admin commands (`/sources add|list|remove`) and usable from anywhere else;
-it knows nothing about Discord. Every name that comes from a user is checked before it touches
+`KnowledgeFolder` is the folder as one object, built once (`bot.build.build`) and used by the
+Discord admin commands (`/sources add|list|remove`) and the command line (`add`); it knows
+nothing about Discord. Every name that comes from a user is checked before it touches
 the file system, and nothing is ever written outside the knowledge folder.
 """
 
@@ -15,7 +16,7 @@ import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -32,6 +33,9 @@ from bot.knowledge.loader import (
     parse_front_matter,
 )
 from bot.knowledge.scopes import BASE, SERVERS_FOLDER, Scope
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,112 @@ class SourceFile:
     published: str  # ISO date, "" when unknown
     kind: str  # "case", "statute", "news", ... ; "" when unknown
     size: int = field(default=0, compare=False)  # bytes, with its sidecar
+
+
+class KnowledgeFolder:
+    """One scope of the knowledge folder (the shared base by default, or one server's own
+    sources): its sources listed, a file saved into it, an address fetched into it, a source
+    removed. With settings, fetching follows their limits (FETCH_*), and a server's own sources
+    theirs (SERVER_MAX_SOURCES, SERVER_MAX_BYTES)."""
+
+    def __init__(self, path: Path, settings: Settings | None = None, scope: Scope = BASE) -> None:
+        self.path = path
+        self.scope = scope
+        self._settings = settings
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KnowledgeFolder:
+        return cls(settings.knowledge_dir, settings)
+
+    def for_scope(self, scope: Scope) -> KnowledgeFolder:
+        """The same folder, another scope (a server's own sources, or the shared base)."""
+        return KnowledgeFolder(self.path, self._settings, scope)
+
+    def sources(self) -> list[SourceFile]:
+        return list_sources(self.path, self.scope)
+
+    def holds(self, name: str) -> bool:
+        """Whether this scope has a source of that name (as `sources()` shows it)."""
+        return any(s.path == name.strip() for s in self.sources())
+
+    def room(self, adding: int) -> None:
+        """SourceError when adding `adding` bytes would pass a server's limits."""
+        if self._settings is not None:
+            check_room(
+                self.path,
+                self.scope,
+                adding,
+                max_sources=self._settings.server_max_sources,
+                max_bytes=self._settings.server_max_bytes,
+            )
+
+    def save(
+        self,
+        filename: str,
+        data: bytes,
+        *,
+        title: str,
+        url: str,
+        publisher: str,
+        published: str,
+        jurisdiction: str,
+    ) -> Path:
+        self.room(len(data))
+        return save_source(
+            self.path,
+            filename,
+            data,
+            title=title,
+            url=url,
+            publisher=publisher,
+            published=published,
+            jurisdiction=jurisdiction,
+            scope=self.scope,
+        )
+
+    def add_url(
+        self,
+        url: str,
+        *,
+        title: str | None = None,
+        publisher: str | None = None,
+        published: str | None = None,
+        jurisdiction: str | None = None,
+        allow_private: bool = False,
+    ) -> Path:
+        """Fetch a web page or PDF into the folder (see `bot.knowledge.fetch.add_url`);
+        `allow_private` allows private and local addresses even where the settings do not."""
+        from bot.knowledge import fetch  # it builds on this module's checks
+
+        self.room(0)
+        options = fetch.settings_options(self._settings) if self._settings is not None else {}
+        options["allow_private"] = bool(options.get("allow_private")) or allow_private
+        path = fetch.add_url(
+            self.path,
+            url,
+            title=title,
+            publisher=publisher,
+            published=published,
+            jurisdiction=jurisdiction,
+            scope=self.scope,
+            **options,
+        )
+        if self._settings is not None and not self.scope.is_base:  # its size is known only now
+            used, limit = sum(s.size for s in self.sources()), self._settings.server_max_bytes
+            if used > limit:
+                self.remove(self.name_of(path))
+                raise SourceError(
+                    f"That page would bring this server's own sources to {_mb(used)}, over the "
+                    f"{_mb(limit)} it may use. Remove a source with `/sources remove` first."
+                )
+        return path
+
+    def remove(self, name: str) -> None:
+        remove_source(self.path, name, self.scope)
+
+    def name_of(self, path: Path) -> str:
+        """A file's name as `sources()` shows it: relative to the scope's folder, "/" separators."""
+        return path.relative_to(self.scope.folder(self.path).resolve()).as_posix()
 
 
 def list_sources(knowledge_dir: Path, scope: Scope = BASE) -> list[SourceFile]:

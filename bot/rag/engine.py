@@ -10,15 +10,16 @@ import asyncio
 import contextlib
 import logging
 import re
+import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from chromadb.api import ClientAPI
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
 
-from bot import logs
 from bot.config import Settings
 from bot.core.errors import EngineError, StoreUnavailable
 from bot.core.questions import check_question
@@ -79,20 +80,33 @@ class _Prepared:
 
 
 class Engine:
-    """Answers questions from the index, with an LLM when one is configured."""
+    """Answers questions from the index, with an LLM when one is configured.
+
+    Its parts (the retriever, the chat model, the relevance floor) are handed in, or built from
+    the settings on first use: `bot.build.build` hands in the Chroma client and embedding model
+    it shares with the indexer; a baseline hands in another retriever and floor.
+    """
 
     def __init__(
         self,
         settings: Settings,
+        *,
         embeddings: Embeddings | None = None,
         client: ClientAPI | None = None,
+        retriever: HybridRetriever | None = None,
+        llm: BaseChatModel | None = None,
+        floor: Callable[[Hit, str], bool] | None = None,
     ) -> None:
         self.settings = settings
-        logs.protect(settings)
-        self.embeddings = embeddings or make_embeddings(settings)
+        if embeddings is None:
+            embeddings = retriever.embeddings if retriever is not None else make_embeddings(settings)
+        self.embeddings = embeddings
         self._client = client
-        self._retriever: HybridRetriever | None = None
-        self._llm: Any = None
+        self._retriever = retriever
+        self._llm = llm
+        self._llm_given = llm is not None
+        self._loop_llm: BaseChatModel | None = None  # see _streaming_llm
+        self._relevant = floor or relevant
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -103,45 +117,51 @@ class Engine:
             self._retriever = HybridRetriever(self.settings, self._client, self.embeddings)
         return self._retriever
 
-    def llm(self) -> Any:
-        """ChatOpenAI over the chat-completions API, built on first use."""
+    def llm(self) -> BaseChatModel | None:
+        """The chat model: the one handed in, or ChatOpenAI over the chat-completions API built on
+        first use when a model is configured; None without one."""
         if self._llm is None and self.settings.llm_configured:
-            from langchain_openai import ChatOpenAI
-
-            key = self.settings.openai_api_key
-            self._llm = ChatOpenAI(
-                model=self.settings.openai_model,
-                api_key=key if key is not None else "not-needed",  # type: ignore[arg-type]
-                base_url=self.settings.openai_base_url,
-                timeout=self.settings.openai_timeout_seconds,
-                max_retries=self.settings.openai_max_retries,
-                temperature=0,
-                max_tokens=self.settings.openai_max_tokens,  # type: ignore[call-arg]  # alias of max_completion_tokens
-                use_responses_api=False,
-            )
+            self._llm = self._chat_openai()
         return self._llm
+
+    def _streaming_llm(self) -> BaseChatModel | None:
+        """The chat model to stream from on the running loop. ChatOpenAI's default async HTTP
+        client is one a process, and its pooled connections belong to the loop that opened them:
+        on the engine's own loop (the blocking calls) a model with an HTTP client of its own, so
+        that no connection crosses between that loop and the callers' loops."""
+        if self._llm_given or not _on_engine_loop():
+            return self.llm()
+        if self._loop_llm is None and self.settings.llm_configured:
+            import openai
+
+            self._loop_llm = self._chat_openai(http_async_client=openai.DefaultAsyncHttpxClient())
+        return self._loop_llm
+
+    def _chat_openai(self, **options: Any) -> BaseChatModel:
+        from langchain_openai import ChatOpenAI
+
+        key = self.settings.openai_api_key
+        return ChatOpenAI(
+            model=self.settings.openai_model,
+            api_key=key if key is not None else "not-needed",  # type: ignore[arg-type]
+            base_url=self.settings.openai_base_url,
+            timeout=self.settings.openai_timeout_seconds,
+            max_retries=self.settings.openai_max_retries,
+            temperature=0,
+            max_tokens=self.settings.openai_max_tokens,  # type: ignore[call-arg]  # alias of max_completion_tokens
+            use_responses_api=False,
+            **options,
+        )
 
     # -- answering ------------------------------------------------------------------------------
 
     def answer(
         self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
     ) -> Answer:
-        """Answer a question (blocking). Raises EngineError with a user-facing message."""
-        started = time.perf_counter()
-        prepared = self._prepare(question, jurisdiction, history)
-        if isinstance(prepared, Answer):
-            return self._finish(prepared, started)
-        text, hits = prepared.question, prepared.hits
-        llm = self.llm()
-        if llm is None:
-            return self._finish(self._extractive(prepared), started, prepared)
-        try:
-            reply = llm.invoke(answering.build_messages(text, hits, history))
-        except Exception as error:  # the model's failures must not cost the user an answer
-            log.warning("The language model failed (%s): falling back to quotes", _describe(error))
-            result = self._extractive(prepared, note=MODEL_UNAVAILABLE_NOTE)
-            return self._finish(result, started, prepared)
-        return self._finish(self._verified(prepared, str(reply.content)), started, prepared)
+        """Answer a question (blocking): the final answer of `astream`, so that the model's
+        failures and cut-off replies fall back the same way for every caller. Raises EngineError
+        with a user-facing message. Callable from any thread, with or without a running loop."""
+        return _run_blocking(self.aanswer(question, jurisdiction=jurisdiction, history=history))
 
     async def astream(
         self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
@@ -153,7 +173,7 @@ class Engine:
             yield self._finish(prepared, started)
             return
         text, hits = prepared.question, prepared.hits
-        llm = self.llm()
+        llm = self._streaming_llm()
         if llm is None:
             yield self._finish(await asyncio.to_thread(self._extractive, prepared), started, prepared)
             return
@@ -161,7 +181,8 @@ class Engine:
         room = answering.MAX_REPLY_CHARS  # a server that ignores max_tokens still stops here
         try:
             finished = False
-            stream = llm.astream(answering.build_messages(text, hits, history))
+            messages = answering.build_messages(text, hits, history)
+            stream = cast(AsyncGenerator[Any, None], llm.astream(messages))  # an async generator: closable
             async with contextlib.aclosing(stream):
                 async for chunk in stream:
                     piece = str(chunk.content or "")[:room]
@@ -177,7 +198,7 @@ class Engine:
             if not finished:
                 raise ConnectionError("the model's stream ended before the answer was complete")
         except Exception as error:
-            log.warning("The language model failed mid-answer (%s): falling back to quotes", _describe(error))
+            log.warning("The language model failed (%s): falling back to quotes", _describe(error))
             fallback = await asyncio.to_thread(self._extractive, prepared, MODEL_UNAVAILABLE_NOTE)
             yield self._finish(fallback, started, prepared)
             return
@@ -333,23 +354,6 @@ class Engine:
             context=context_of(hits),
         )
 
-    @staticmethod
-    def _relevant(hit: Hit, language: str = "en") -> bool:
-        """The relevance floor. The local model reads English only: a question in another
-        language is searched with English key terms added, which match less closely, and for
-        Chinese, Japanese or Korean the lexical match (character bigrams) counts on its own too."""
-        if language != "en":
-            return (
-                hit.dense >= FOREIGN_FLOOR
-                or hit.asked >= QUESTION_FLOOR
-                or (language in CJK_LANGUAGES and hit.lexical >= CJK_LEXICAL_FLOOR)
-            )
-        return (
-            hit.dense >= ANSWER_FLOOR
-            or hit.asked >= QUESTION_FLOOR
-            or (hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR)
-        )
-
     def _extractive(self, prepared: _Prepared, note: str = "") -> Answer:
         question, hits, asked = prepared.question, prepared.hits, prepared.asked
         text, cites = answering.extractive(asked.query, hits, self.embeddings, self.retriever.corpus().idf)
@@ -399,6 +403,23 @@ class Engine:
         return result
 
 
+def relevant(hit: Hit, language: str = "en") -> bool:
+    """The relevance floor. The local model reads English only: a question in another
+    language is searched with English key terms added, which match less closely, and for
+    Chinese, Japanese or Korean the lexical match (character bigrams) counts on its own too."""
+    if language != "en":
+        return (
+            hit.dense >= FOREIGN_FLOOR
+            or hit.asked >= QUESTION_FLOOR
+            or (language in CJK_LANGUAGES and hit.lexical >= CJK_LEXICAL_FLOOR)
+        )
+    return (
+        hit.dense >= ANSWER_FLOOR
+        or hit.asked >= QUESTION_FLOOR
+        or (hit.lexical >= LEXICAL_FLOOR and hit.dense >= LEXICAL_DENSE_FLOOR)
+    )
+
+
 def context_of(hits: Sequence[Hit]) -> list[dict[str, str]]:
     """Passages as evaluation records them: source, heading path and text."""
     return [{"source": h.source, "heading": str(h.meta.get("headings", "")), "text": h.body} for h in hits]
@@ -406,3 +427,44 @@ def context_of(hits: Sequence[Hit]) -> list[dict[str, str]]:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {str(error)[:200]}"
+
+
+# -- the blocking call --------------------------------------------------------------------------
+
+T = TypeVar("T")
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _engine_loop() -> asyncio.AbstractEventLoop:
+    """One event loop, in a daemon thread, that runs the blocking calls' coroutines; started on
+    first use and kept. One a process, not one a call or an engine: langchain-openai keeps one
+    async HTTP client a process, whose pooled connections belong to the loop that opened them."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="engine-loop", daemon=True).start()
+            _loop = loop
+        return _loop
+
+
+def _on_engine_loop() -> bool:
+    try:
+        return asyncio.get_running_loop() is _loop
+    except RuntimeError:
+        return False
+
+
+def _run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on the engine's loop and wait for its result in this thread."""
+    loop = _engine_loop()
+    if _on_engine_loop():
+        coroutine.close()
+        raise RuntimeError("a blocking engine call on the engine's own event loop: await it instead")
+    future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+    try:
+        return future.result()
+    except BaseException:  # interrupted while waiting (Ctrl-C): stop the work too
+        future.cancel()
+        raise

@@ -25,14 +25,7 @@ from bot.discordbot.guards import is_admin
 from bot.discordbot.indexing import AlreadyRunning, ProgressSink
 from bot.discordbot.rendering import progress_text, reindex_embed, stats_embed, truncate
 from bot.discordbot.views import SourcesPager
-from bot.knowledge import fetch
-from bot.knowledge.library import (
-    MAX_SOURCE_BYTES,
-    check_name,
-    list_sources,
-    remove_source,
-    save_source,
-)
+from bot.knowledge.library import MAX_SOURCE_BYTES, check_name
 
 if TYPE_CHECKING:
     from bot.discordbot.client import AnswerBot
@@ -126,8 +119,7 @@ class AdminCog(commands.Cog):
         await defer(interaction, ephemeral=True)
         data = await file.read()
         await asyncio.to_thread(
-            save_source,
-            self.bot.settings.knowledge_dir,
+            self.bot.library.save,
             name,
             data,
             title=title or "",
@@ -153,21 +145,19 @@ class AdminCog(commands.Cog):
         await interaction.edit_original_response(content="Fetching the page…")
         log.info("User %s adds a source from %s", interaction.user.id, url)
         path = await asyncio.to_thread(
-            fetch.add_url,
-            self.bot.settings.knowledge_dir,
+            self.bot.library.add_url,
             url,
             title=title,
             publisher=publisher,
             published=date,
             jurisdiction=jurisdiction,
-            **fetch.settings_options(self.bot.settings),
         )
         host = urlsplit(url).hostname or "the web"
         await self._index_after_change(interaction, f"Added `{path.name}` (fetched from {host})", path.name)
 
     @sources.command(name="list", description="List the knowledge sources")
     async def sources_list(self, interaction: discord.Interaction[Any]) -> None:
-        found = await asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir)
+        found = await asyncio.to_thread(self.bot.library.sources)
         pager = SourcesPager(found, owner_id=interaction.user.id)
         await respond(interaction, embed=pager.embed(), view=pager if pager.pages > 1 else None)
         pager.interaction = interaction
@@ -176,7 +166,7 @@ class AdminCog(commands.Cog):
     @app_commands.describe(name="The file, as /sources list shows it")
     async def sources_remove(self, interaction: discord.Interaction[Any], name: str) -> None:
         await defer(interaction, ephemeral=True)
-        await asyncio.to_thread(remove_source, self.bot.settings.knowledge_dir, name)
+        await asyncio.to_thread(self.bot.library.remove, name)
         await self._index_after_change(interaction, f"Removed `{name}`", None)
 
     @sources_remove.autocomplete("name")
@@ -185,7 +175,7 @@ class AdminCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         if not is_admin(interaction, self.bot.settings):
             return []
-        found = await asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir)
+        found = await asyncio.to_thread(self.bot.library.sources)
         typed = current.strip().lower()
         matches = [s for s in found if typed in s.path.lower() or typed in s.title.lower()]
         return [
@@ -200,7 +190,7 @@ class AdminCog(commands.Cog):
         stats, counts, found = await asyncio.gather(
             asyncio.to_thread(self.bot.indexer.stats),
             asyncio.to_thread(self.bot.feedback.counts),
-            asyncio.to_thread(list_sources, self.bot.settings.knowledge_dir),
+            asyncio.to_thread(self.bot.library.sources),
         )
         schedule = self.bot.schedule.describe() if self.bot.schedule is not None else None
         await respond(interaction, embed=stats_embed(stats, counts, len(found), schedule))
