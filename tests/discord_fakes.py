@@ -113,9 +113,16 @@ class FakeEngine:
         self.calls: list[dict[str, Any]] = []
 
     async def astream(
-        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        *,
+        jurisdiction: str | None = None,
+        history: Sequence[Turn] = (),
+        guild: int | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
-        self.calls.append({"question": question, "jurisdiction": jurisdiction, "history": list(history)})
+        self.calls.append(
+            {"question": question, "jurisdiction": jurisdiction, "history": list(history), "guild": guild}
+        )
         for piece in self.deltas:
             yield AnswerDelta(piece)
         if self.gate is not None:

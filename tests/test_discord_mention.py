@@ -58,7 +58,12 @@ async def test_a_mention_turns_into_a_thread_with_the_answer(bot: AnswerBot, eng
     thread = message.create_thread.return_value
     thread.send.assert_awaited_once_with(THINKING)  # acknowledged at once, then edited
     assert engine.calls == [
-        {"question": "Is an AI image protected in China?", "jurisdiction": None, "history": []}
+        {
+            "question": "Is an AI image protected in China?",
+            "jurisdiction": None,
+            "history": [],
+            "guild": GUILD_ID,  # the server's own sources count beside the shared ones
+        }
     ]
     stored = bot.feedback.recent_turns(THREAD_ID)
     assert stored == [Turn("Is an AI image protected in China?", TYPICAL.answer)]

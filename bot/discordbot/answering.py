@@ -196,7 +196,9 @@ class AnswerDelivery:
         last_edit = float("-inf")
         final: Answer | None = None
         echo = asked.question if asked.echo else None
-        stream = self.engine.astream(asked.question, jurisdiction=asked.jurisdiction, history=asked.history)
+        stream = self.engine.astream(
+            asked.question, jurisdiction=asked.jurisdiction, history=asked.history, guild=asked.guild_id
+        )
         async for item in stream:
             if isinstance(item, AnswerDelta):
                 streamed += item.text

@@ -161,7 +161,12 @@ class _Offline:
     """Stands in for the engine and indexer where commands are listed or synced, not run."""
 
     def astream(
-        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        *,
+        jurisdiction: str | None = None,
+        history: Sequence[Turn] = (),
+        guild: int | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
         raise RuntimeError("the answer engine is not loaded in this mode")
 

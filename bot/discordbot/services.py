@@ -18,8 +18,10 @@ class AnswerEngine(Protocol):
         *,
         jurisdiction: str | None = None,
         history: Sequence[Turn] = (),
+        guild: int | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
-        """Zero or more AnswerDelta, then exactly one final Answer."""
+        """Zero or more AnswerDelta, then exactly one final Answer. `guild`: the server asked in
+        (its own sources count beside the shared ones), None in direct messages."""
         ...
 
 

@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -27,6 +28,7 @@ from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
 from bot.index.embeddings import make_embeddings
 from bot.jurisdictions import jurisdictions_in, normalise
+from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, scope
 from bot.rag.retriever import Hit, HybridRetriever
@@ -46,6 +48,8 @@ QUESTION_FLOOR = 0.58
 # Below this, with no word of our subject in the question, the question is not for us.
 TOPIC_FLOOR = 0.30
 PASSAGES = 10
+# Retrievers kept for servers with sources of their own (each holds its server's chunks).
+SERVER_RETRIEVERS = 64
 MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
 
 MAX_REWRITE_CHARS = 400
@@ -77,6 +81,7 @@ class _Prepared:
     hits: list[Hit]
     retrieved: list[str]  # sources of all retrieved passages, in rank order
     asked: asking.Ask
+    retriever: HybridRetriever  # the shared base's, or the base's and the asking server's
 
 
 class Engine:
@@ -107,6 +112,8 @@ class Engine:
         self._llm_given = llm is not None
         self._loop_llm: BaseChatModel | None = None  # see _streaming_llm
         self._relevant = floor or relevant
+        self._servers: OrderedDict[int, HybridRetriever] = OrderedDict()
+        self._servers_lock = threading.Lock()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -116,6 +123,20 @@ class Engine:
             self._client = self._client or store.make_client(self.settings)
             self._retriever = HybridRetriever(self.settings, self._client, self.embeddings)
         return self._retriever
+
+    def retriever_for(self, guild: int | None) -> HybridRetriever:
+        """The shared base's retriever, or for a question asked in a server, one that also
+        searches that server's own sources (never another server's)."""
+        if guild is None:
+            return self.retriever
+        with self._servers_lock:
+            found = self._servers.get(guild)
+            if found is None:
+                found = self._servers[guild] = self.retriever.with_scope(Scope(guild))
+                if len(self._servers) > SERVER_RETRIEVERS:
+                    self._servers.popitem(last=False)
+            self._servers.move_to_end(guild)
+            return found
 
     def llm(self) -> BaseChatModel | None:
         """The chat model: the one handed in, or ChatOpenAI over the chat-completions API built on
@@ -156,19 +177,29 @@ class Engine:
     # -- answering ------------------------------------------------------------------------------
 
     def answer(
-        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        *,
+        jurisdiction: str | None = None,
+        history: Sequence[Turn] = (),
+        guild: int | None = None,
     ) -> Answer:
         """Answer a question (blocking): the final answer of `astream`, so that the model's
         failures and cut-off replies fall back the same way for every caller. Raises EngineError
         with a user-facing message. Callable from any thread, with or without a running loop."""
-        return _run_blocking(self.aanswer(question, jurisdiction=jurisdiction, history=history))
+        return _run_blocking(self.aanswer(question, jurisdiction=jurisdiction, history=history, guild=guild))
 
     async def astream(
-        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        *,
+        jurisdiction: str | None = None,
+        history: Sequence[Turn] = (),
+        guild: int | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
         """Stream the answer: zero or more AnswerDelta, then exactly one final (verified) Answer."""
         started = time.perf_counter()
-        prepared = await asyncio.to_thread(self._prepare, question, jurisdiction, history)
+        prepared = await asyncio.to_thread(self._prepare, question, jurisdiction, history, guild)
         if isinstance(prepared, Answer):
             yield self._finish(prepared, started)
             return
@@ -206,11 +237,16 @@ class Engine:
         yield self._finish(verified, started, prepared)
 
     async def aanswer(
-        self, question: str, *, jurisdiction: str | None = None, history: Sequence[Turn] = ()
+        self,
+        question: str,
+        *,
+        jurisdiction: str | None = None,
+        history: Sequence[Turn] = (),
+        guild: int | None = None,
     ) -> Answer:
         """The final answer of `astream`."""
         final: Answer | None = None
-        async for event in self.astream(question, jurisdiction=jurisdiction, history=history):
+        async for event in self.astream(question, jurisdiction=jurisdiction, history=history, guild=guild):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
@@ -219,7 +255,7 @@ class Engine:
     # -- steps ----------------------------------------------------------------------------------
 
     def _prepare(
-        self, question: str, jurisdiction: str | None, history: Sequence[Turn]
+        self, question: str, jurisdiction: str | None, history: Sequence[Turn], guild: int | None = None
     ) -> Answer | _Prepared:
         """Checks and retrieval: a finished decline, or the question and passages to answer from."""
         text = check_question(question, self.settings.max_question_chars)
@@ -238,8 +274,9 @@ class Engine:
         elif history:  # "and what about the US?" borrows the subject of the last turn
             query = f"{history[-1].question} {query}"
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
+        retriever = self.retriever_for(guild)
         try:
-            hits = self.retriever.search(
+            hits = retriever.search(
                 query,
                 k=PASSAGES,
                 jurisdiction=jurisdiction,
@@ -263,7 +300,7 @@ class Engine:
             return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive", context=context)
         retrieved = [h.source for h in hits]
         strong = [h for h in hits if self._relevant(h, asked.language)]
-        corpus = self.retriever.corpus()
+        corpus = retriever.corpus()
         unknown = scope.unknown_names(asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name)
         if not strong or unknown:
             message = NO_ANSWER_TEXT
@@ -281,14 +318,14 @@ class Engine:
                 context=context_of(hits),
             )
         if answering.STATUS_ASK.search(asked.ask):  # "is it over?": where the matter stands
-            strong = self._with_status(strong)
+            strong = self._with_status(retriever, strong)
         if answering.asks_about_event(asked.ask):
             # judged on the whole of the best articles, not only the passages that came up
-            articles = self._articles(strong, 2)
+            articles = self._articles(retriever, strong, 2)
             about = answering.unreported_event(asked.ask, articles)
             if about is not None:
-                return self._unreported(text, asked, articles, retrieved, about)
-        return _Prepared(text, strong, retrieved, asked)
+                return self._unreported(retriever, text, asked, articles, retrieved, about)
+        return _Prepared(text, strong, retrieved, asked, retriever)
 
     def _rewrite(self, asked: asking.Ask, history: Sequence[Turn]) -> str:
         """With a model, a follow-up or a question in another language rewritten as one standalone
@@ -307,31 +344,39 @@ class Engine:
             return ""
         return text
 
-    def _articles(self, hits: list[Hit], n: int) -> list[Hit]:
+    def _articles(self, retriever: HybridRetriever, hits: list[Hit], n: int) -> list[Hit]:
         """The passages, then every other chunk of the first `n` files among them."""
         out = list(hits)
         for source in list(dict.fromkeys(h.source for h in hits))[:n]:
-            out += self._more_of(next(h for h in hits if h.source == source), out)
+            out += self._more_of(retriever, next(h for h in hits if h.source == source), out)
         return out
 
-    def _with_status(self, hits: list[Hit]) -> list[Hit]:
+    def _with_status(self, retriever: HybridRetriever, hits: list[Hit]) -> list[Hit]:
         """The passages, with the Status section of the best one's article added when missing."""
-        extra = self._more_of(hits[0], hits, answering.STATUS_HEADING)
+        extra = self._more_of(retriever, hits[0], hits, answering.STATUS_HEADING)
         return [hits[0], *extra[:2], *hits[1:]]
 
-    def _more_of(self, like: Hit, have: list[Hit], heading: re.Pattern[str] | None = None) -> list[Hit]:
+    def _more_of(
+        self, retriever: HybridRetriever, like: Hit, have: list[Hit], heading: re.Pattern[str] | None = None
+    ) -> list[Hit]:
         """Chunks of `like`'s file not in `have` (under `heading` if given), scored as `like`."""
         ids = {h.id for h in have}
-        extra = [h for h in self.retriever.section(like.source, heading) if h.id not in ids]
+        extra = [h for h in retriever.section(like.source, heading) if h.id not in ids]
         for hit in extra:
             hit.dense, hit.asked, hit.fused = like.dense, like.asked, like.fused
         return extra
 
     def _unreported(
-        self, text: str, asked: asking.Ask, hits: list[Hit], retrieved: list[str], about: re.Pattern[str]
+        self,
+        retriever: HybridRetriever,
+        text: str,
+        asked: asking.Ask,
+        hits: list[Hit],
+        retrieved: list[str],
+        about: re.Pattern[str],
     ) -> Answer:
         """ "My sources don't report that", with where the matter stands in the sources."""
-        scored = answering.score_sentences(asked.query, hits, self.embeddings, self.retriever.corpus().idf)
+        scored = answering.score_sentences(asked.query, hits, self.embeddings, retriever.corpus().idf)
         best = answering.latest(scored, hits, about)
         if best is None:
             return Answer(text, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", retrieved=retrieved)
@@ -356,7 +401,8 @@ class Engine:
 
     def _extractive(self, prepared: _Prepared, note: str = "") -> Answer:
         question, hits, asked = prepared.question, prepared.hits, prepared.asked
-        text, cites = answering.extractive(asked.query, hits, self.embeddings, self.retriever.corpus().idf)
+        idf = prepared.retriever.corpus().idf
+        text, cites = answering.extractive(asked.query, hits, self.embeddings, idf)
         if not cites:
             return Answer(
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
