@@ -36,6 +36,7 @@ from bot.core.types import (
 )
 from bot.discordbot.client import AnswerBot
 from bot.discordbot.feedback import FeedbackStore
+from bot.knowledge.scopes import Scope
 
 BOT_ID = 424242424242424242
 GUILD_ID = 100000000000000001
@@ -155,6 +156,12 @@ class FakeIndexer:
     started: threading.Event = field(default_factory=threading.Event)
     calls: list[bool] = field(default_factory=list)
     threads: list[str] = field(default_factory=list)
+    scopes: list[Scope] = field(default_factory=list)  # the scopes asked for, in order
+
+    def for_scope(self, scope: Scope) -> FakeIndexer:
+        """Itself: the calls of every scope land in one list, the scopes asked for in `scopes`."""
+        self.scopes.append(scope)
+        return self
 
     def reindex(
         self, *, full: bool = False, progress: Callable[[Progress], None] | None = None

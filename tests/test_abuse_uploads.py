@@ -15,7 +15,9 @@ from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.admin import AdminCog
 from bot.discordbot.errors import UserFacingError
 from bot.knowledge.library import MAX_SOURCE_BYTES
+from bot.knowledge.scopes import Scope
 from tests.discord_fakes import (
+    GUILD_ID,
     FakeIndexer,
     final_edit,
     invoke,
@@ -133,7 +135,10 @@ async def test_an_odd_but_allowed_name_stays_a_literal_name_inside_the_folder(tm
 
     await _add(bot, interaction, _upload("%2e%2e%2fx.md", b"@everyone AI art text."))
 
-    folder = settings.knowledge_dir.resolve()
+    folder = Scope(GUILD_ID).folder(settings.knowledge_dir).resolve()  # the server's own sources
     assert [p.relative_to(folder).as_posix() for p in folder.iterdir()] == ["%2e%2e%2fx.md"]
-    assert final_edit(interaction)["content"] == "Added `%2e%2e%2fx.md` and updated the index."
+    assert not (settings.knowledge_dir / "%2e%2e%2fx.md").exists()
+    assert final_edit(interaction)["content"] == (
+        "Added `%2e%2e%2fx.md` to this server's own sources and updated the index."
+    )
     assert bot.allowed_mentions is not None and bot.allowed_mentions.to_dict() == {"parse": []}

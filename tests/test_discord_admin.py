@@ -24,8 +24,10 @@ from bot.discordbot.indexing import AlreadyRunning
 from bot.discordbot.views import SourcesPager
 from bot.knowledge import fetch
 from bot.knowledge.library import save_source
+from bot.knowledge.scopes import Scope
 from tests.discord_fakes import (
     ADMIN_ROLE_ID,
+    GUILD_ID,
     USER_ID,
     DiscordHTTP,
     FakeIndexer,
@@ -189,12 +191,12 @@ async def test_sources_add_saves_with_front_matter_and_indexes(bot: AnswerBot, i
         jurisdiction="cn",
     )
 
-    saved = bot.settings.knowledge_dir / "ai-art.md"
+    saved = own_folder(bot) / "ai-art.md"  # the server's own sources, not the shared ones
     text = saved.read_text(encoding="utf-8")
     assert text.startswith("---\ntitle: Court rules on AI art\n") and "jurisdiction: CN" in text
     assert indexer.calls == [False]  # incremental
     final = final_edit(interaction)
-    assert final["content"] == "Added `ai-art.md` and updated the index."
+    assert final["content"] == "Added `ai-art.md` to this server's own sources and updated the index."
     assert final["embed"].title == "Reindex finished"
 
 
@@ -241,7 +243,7 @@ async def test_sources_add_says_when_the_file_could_not_be_indexed(
     )
 
     assert final_edit(interaction)["content"].startswith(
-        "Added `scan.pdf`, but it could not be indexed: the PDF has no text layer"
+        "Added `scan.pdf` to this server's own sources, but it could not be indexed: the PDF has no text layer"
     )
 
 
@@ -251,7 +253,7 @@ async def test_sources_add_while_a_reindex_runs_saves_and_says_so(
     cog = admin_cog(bot)
     interaction = make_interaction(bot, manage_guild=True)
 
-    with bot.index_runner.reserve(user_id=1, full=False):
+    with bot.runner_for(Scope(GUILD_ID)).reserve(user_id=1, full=False):  # this server's own
         await invoke(
             cog,
             "sources add",
@@ -264,20 +266,23 @@ async def test_sources_add_while_a_reindex_runs_saves_and_says_so(
             jurisdiction="EU",
         )
 
-    assert (bot.settings.knowledge_dir / "note.txt").exists()
+    assert (own_folder(bot) / "note.txt").exists()
     assert "A reindex is running right now" in final_edit(interaction)["content"]
     assert indexer.calls == []
 
 
 async def test_sources_remove_deletes_and_reindexes_or_explains(bot: AnswerBot, indexer: FakeIndexer) -> None:
-    save_source(bot.settings.knowledge_dir, "old.md", b"text", **META)
+    save_source(bot.settings.knowledge_dir, "old.md", b"text", **META, scope=Scope(GUILD_ID))
     cog = admin_cog(bot)
     interaction = make_interaction(bot, manage_guild=True)
 
     await invoke(cog, "sources remove", interaction, "old.md")
 
-    assert not (bot.settings.knowledge_dir / "old.md").exists()
-    assert final_edit(interaction)["content"] == "Removed `old.md` and updated the index."
+    assert not (own_folder(bot) / "old.md").exists()
+    assert (
+        final_edit(interaction)["content"]
+        == "Removed `old.md` from this server's own sources and updated the index."
+    )
     with pytest.raises(SourceError, match=r"There is no source named old\.md"):
         await invoke(cog, "sources remove", make_interaction(bot, manage_guild=True), "old.md")
     with pytest.raises(SourceError):
@@ -285,7 +290,7 @@ async def test_sources_remove_deletes_and_reindexes_or_explains(bot: AnswerBot, 
 
 
 async def test_sources_remove_autocomplete_is_empty_for_non_admins(bot: AnswerBot) -> None:
-    save_source(bot.settings.knowledge_dir, "a-ruling.md", b"text", **META)
+    save_source(bot.settings.knowledge_dir, "a-ruling.md", b"text", **META, scope=Scope(GUILD_ID))
     cog = admin_cog(bot)
     choices = await cast(Any, cog).source_names(make_interaction(bot, manage_guild=True), "rul")
     assert [c.value for c in choices] == ["a-ruling.md"]
@@ -385,7 +390,7 @@ async def test_sources_add_url_fetches_off_the_event_loop_then_indexes(
 
     interaction.response.defer.assert_awaited_once_with(thinking=True, ephemeral=True)
     assert threads and threads[0] != threading.main_thread().name  # fetched off the event loop
-    (saved,) = bot.settings.knowledge_dir.iterdir()
+    (saved,) = own_folder(bot).iterdir()
     text = saved.read_text(encoding="utf-8")
     assert text.startswith(
         "---\ntitle: 'Harlow v. Brightline Records: no copyright in a song written by AI'\n"
@@ -395,7 +400,9 @@ async def test_sources_add_url_fetches_off_the_event_loop_then_indexes(
     shown = [c.kwargs.get("content") for c in interaction.edit_original_response.await_args_list]
     assert shown[0] == "Fetching the page…"
     final = final_edit(interaction)
-    assert final["content"] == f"Added `{saved.name}` (fetched from 127.0.0.1) and updated the index."
+    assert final["content"] == (
+        f"Added `{saved.name}` (fetched from 127.0.0.1) to this server's own sources and updated the index."
+    )
     assert final["embed"].title == "Reindex finished"
 
 
@@ -469,5 +476,12 @@ async def test_sources_add_url_through_the_command_tree_admins_only(
         await dispatch(bot, _sources_add(site.url("/news/harlow"), permissions=MANAGE_GUILD))
         assert discord_http.callbacks()[-1]["type"] == 5  # deferred at once
         assert [path for path, _ in site.requests] == ["/news/harlow"]
-        assert discord_http.edits()[-1]["content"].endswith("(fetched from 127.0.0.1) and updated the index.")
+        assert discord_http.edits()[-1]["content"].endswith(
+            "(fetched from 127.0.0.1) to this server's own sources and updated the index."
+        )
         assert indexer.calls == [False]
+
+
+def own_folder(bot: AnswerBot) -> Path:
+    """Where a server admin's additions go: the server's own folder under the knowledge folder."""
+    return Scope(GUILD_ID).folder(bot.settings.knowledge_dir)

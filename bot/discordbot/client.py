@@ -25,6 +25,7 @@ from bot.discordbot.schedule import ReindexSchedule
 from bot.discordbot.services import AnswerEngine, IndexerLike
 from bot.discordbot.views import QuotesButton, VoteButton
 from bot.knowledge.library import KnowledgeFolder
+from bot.knowledge.scopes import Scope
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +81,22 @@ class AnswerBot(commands.Bot):
         self.library = library or KnowledgeFolder.from_settings(settings)
         self.gate = Gate(settings)
         self.answerer = AnswerDelivery(engine, feedback)
-        self.index_runner = IndexRunner(indexer)
+        self.index_runner = IndexRunner(indexer)  # the shared sources'
+        self._server_runners: dict[int, IndexRunner] = {}
         self.sync_dev_guild = sync_dev_guild
         self.schedule = (
             ReindexSchedule(self.index_runner, settings.reindex_every) if settings.reindex_every else None
         )
+
+    def runner_for(self, scope: Scope) -> IndexRunner:
+        """The reindex runner of the shared sources or of one server's own: one reindex at a
+        time for each, and a server's never waits for another's."""
+        if scope.guild_id is None:
+            return self.index_runner
+        runner = self._server_runners.get(scope.guild_id)
+        if runner is None:
+            runner = self._server_runners[scope.guild_id] = IndexRunner(self.indexer.for_scope(scope))
+        return runner
 
     def _client_options(self) -> dict[str, Any]:
         """Extra options for discord.py's client (the sharded bot adds its shards)."""

@@ -35,6 +35,14 @@ def is_admin(interaction: discord.Interaction[Any], settings: Settings) -> bool:
     return role_id is not None and any(role.id == role_id for role in user.roles)
 
 
+def is_operator(interaction: discord.Interaction[Any], settings: Settings) -> bool:
+    """Whether this admin may change the shared sources every server uses: an owner id, or an
+    admin of a server listed in SHARED_ADMIN_GUILD_IDS (the command line always may)."""
+    if interaction.user.id in settings.owner_ids:
+        return True
+    return interaction.guild_id in settings.shared_admin_guild_ids and is_admin(interaction, settings)
+
+
 def channel_allowed(channel: object, settings: Settings) -> bool:
     """Whether questions are answered here: always, unless ALLOWED_CHANNEL_IDS is set.
 

@@ -233,11 +233,25 @@ def reindex_embed(report: ReindexReport) -> discord.Embed:
 
 
 def stats_embed(
-    stats: IndexStats, counts: FeedbackCounts, files: int, schedule: str | None = None
+    stats: IndexStats,
+    counts: FeedbackCounts,
+    files: int,
+    schedule: str | None = None,
+    *,
+    own: tuple[int, IndexStats] | None = None,
 ) -> discord.Embed:
-    """What `/sources stats` shows; `schedule` describes scheduled reindexing, if it is on."""
+    """What `/sources stats` shows: the shared sources, and with `own` (files, index stats) the
+    server's own; `schedule` describes scheduled reindexing, if it is on."""
     embed = discord.Embed(title="Knowledge base", colour=ANSWER_COLOUR)
-    embed.add_field(name="Files in the folder", value=f"{files:,}")
+    if own is not None:
+        own_files, own_stats = own
+        last = discord_time(own_stats.last_indexed) or "never"
+        embed.add_field(
+            name="This server's own sources",
+            value=f"{own_files:,} files · {own_stats.chunks:,} chunks · last indexed {last}",
+            inline=False,
+        )
+    embed.add_field(name="Shared files" if own is not None else "Files in the folder", value=f"{files:,}")
     embed.add_field(name="Documents indexed", value=f"{stats.documents:,}")
     embed.add_field(name="Chunks", value=f"{stats.chunks:,}")
     embed.add_field(name="Last indexed", value=discord_time(stats.last_indexed) or "never")
@@ -287,11 +301,14 @@ def sources_page_embed(
     shown = sources[page * per_page : (page + 1) * per_page]
     lines = []
     for s in shown:
-        details = " · ".join(d for d in (s.jurisdiction, s.published, s.kind) if d)
+        mine = "this server's own" if not s.scope.is_base else ""
+        details = " · ".join(d for d in (mine, s.jurisdiction, s.published, s.kind) if d)
         title = escape_markdown(truncate(one_line(s.title), 120))
         lines.append(f"`{s.path}`\n{title}" + (f"\n-# {details}" if details else ""))
+    own = sum(1 for s in sources if not s.scope.is_base)
+    heading = f"{own} of this server's own, {len(sources) - own} shared" if own else f"{len(sources)}"
     embed = discord.Embed(
-        title=f"Knowledge sources ({len(sources)})",
+        title=f"Knowledge sources ({heading})",
         description=_fit_entries(lines, DESCRIPTION_LIMIT, separator="\n\n")
         or "The knowledge folder is empty. Add a file with `/sources add`.",
         colour=ANSWER_COLOUR,

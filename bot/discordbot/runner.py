@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.core.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
 from bot.discordbot.client import AnswerBot, bot_class
 from bot.discordbot.feedback import FeedbackStore
+from bot.knowledge.scopes import Scope
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +170,9 @@ class _Offline:
         guild: int | None = None,
     ) -> AsyncIterator[AnswerDelta | Answer]:
         raise RuntimeError("the answer engine is not loaded in this mode")
+
+    def for_scope(self, scope: Scope) -> _Offline:
+        return self
 
     def reindex(
         self, *, full: bool = False, progress: Callable[[Progress], None] | None = None

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
 from bot.core.types import Answer, AnswerDelta, IndexStats, Progress, ReindexReport, Turn
+from bot.knowledge.scopes import Scope
 
 
 class AnswerEngine(Protocol):
@@ -33,3 +34,7 @@ class IndexerLike(Protocol):
         ...
 
     def stats(self) -> IndexStats: ...
+
+    def for_scope(self, scope: Scope) -> IndexerLike:
+        """The indexer of one server's own sources (or of the shared ones)."""
+        ...

@@ -59,6 +59,7 @@ class SourceFile:
     published: str  # ISO date, "" when unknown
     kind: str  # "case", "statute", "news", ... ; "" when unknown
     size: int = field(default=0, compare=False)  # bytes, with its sidecar
+    scope: Scope = field(default=BASE, compare=False)  # the shared sources, or one server's own
 
 
 class KnowledgeFolder:
@@ -185,6 +186,7 @@ def list_sources(knowledge_dir: Path, scope: Scope = BASE) -> list[SourceFile]:
                 published=_text(meta.get("published"))[:10],
                 kind=_text(meta.get("kind")),
                 size=path.stat().st_size + (sidecar.stat().st_size if sidecar.is_file() else 0),
+                scope=scope,
             )
         )
     return out

@@ -21,11 +21,12 @@ from discord.ext import commands
 
 from bot.core.types import Progress, ReindexReport
 from bot.discordbot.errors import NotAdmin, UserFacingError, defer, respond
-from bot.discordbot.guards import is_admin
+from bot.discordbot.guards import is_admin, is_operator
 from bot.discordbot.indexing import AlreadyRunning, ProgressSink
 from bot.discordbot.rendering import progress_text, reindex_embed, stats_embed, truncate
 from bot.discordbot.views import SourcesPager
-from bot.knowledge.library import MAX_SOURCE_BYTES, check_name
+from bot.knowledge.library import MAX_SOURCE_BYTES, KnowledgeFolder, check_name
+from bot.knowledge.scopes import BASE, Scope
 
 if TYPE_CHECKING:
     from bot.discordbot.client import AnswerBot
@@ -60,11 +61,17 @@ class AdminCog(commands.Cog):
     @app_commands.command(
         name="reindex", description="Update the search index from the knowledge folder (admins)"
     )
-    @app_commands.describe(full="Rebuild everything from scratch instead of only changed files")
+    @app_commands.describe(
+        full="Rebuild everything from scratch instead of only changed files",
+        shared="The shared sources every server sees, instead of this server's own (the bot's operator)",
+    )
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
-    async def reindex(self, interaction: discord.Interaction[Any], full: bool = False) -> None:
-        with self.bot.index_runner.reserve(user_id=interaction.user.id, full=full) as job:
+    async def reindex(
+        self, interaction: discord.Interaction[Any], full: bool = False, shared: bool = False
+    ) -> None:
+        scope = self._scope(interaction, shared)
+        with self.bot.runner_for(scope).reserve(user_id=interaction.user.id, full=full) as job:
             await defer(interaction, ephemeral=True)
             report = await job.run(self._progress_sink(interaction, full))
         await self._finish(interaction, None, reindex_embed(report))
@@ -79,6 +86,7 @@ class AdminCog(commands.Cog):
         publisher="Who published it (needed with a file; the site's name by default)",
         date="Publication date, YYYY-MM-DD (needed with a file)",
         jurisdiction="Country or region code, e.g. US, EU, UK, CN (INTL by default for a url)",
+        shared="Add it to the shared sources every server sees, not this server's own (the bot's operator)",
     )
     async def sources_add(
         self,
@@ -89,12 +97,21 @@ class AdminCog(commands.Cog):
         publisher: app_commands.Range[str, 1, 300] | None = None,
         date: app_commands.Range[str, 10, 10] | None = None,
         jurisdiction: app_commands.Range[str, 2, 10] | None = None,
+        shared: bool = False,
     ) -> None:
+        scope = self._scope(interaction, shared)
+        library = self.bot.library.for_scope(scope)
         if file is None:
             if not url:
                 raise UserFacingError("Attach a file, or give a `url` of a web page or PDF for me to fetch.")
             await self._add_from_url(
-                interaction, url, title=title, publisher=publisher, date=date, jurisdiction=jurisdiction
+                interaction,
+                library,
+                url,
+                title=title,
+                publisher=publisher,
+                date=date,
+                jurisdiction=jurisdiction,
             )
             return
         name = check_name(file.filename, for_new_file=True)  # refuse before downloading
@@ -116,10 +133,11 @@ class AdminCog(commands.Cog):
                 f"That file is {file.size / 1048576:.1f} MB; the limit is "
                 f"{MAX_SOURCE_BYTES / 1048576:.0f} MB."
             )
+        await asyncio.to_thread(library.room, file.size)  # a server at its limits: before downloading
         await defer(interaction, ephemeral=True)
         data = await file.read()
         await asyncio.to_thread(
-            self.bot.library.save,
+            library.save,
             name,
             data,
             title=title or "",
@@ -128,11 +146,12 @@ class AdminCog(commands.Cog):
             published=date or "",
             jurisdiction=jurisdiction or "",
         )
-        await self._index_after_change(interaction, f"Added `{name}`", name)
+        await self._index_after_change(interaction, scope, f"Added `{name}`{_to(scope)}", name)
 
     async def _add_from_url(
         self,
         interaction: discord.Interaction[Any],
+        library: KnowledgeFolder,
         url: str,
         *,
         title: str | None,
@@ -145,7 +164,7 @@ class AdminCog(commands.Cog):
         await interaction.edit_original_response(content="Fetching the page…")
         log.info("User %s adds a source from %s", interaction.user.id, url)
         path = await asyncio.to_thread(
-            self.bot.library.add_url,
+            library.add_url,
             url,
             title=title,
             publisher=publisher,
@@ -153,21 +172,46 @@ class AdminCog(commands.Cog):
             jurisdiction=jurisdiction,
         )
         host = urlsplit(url).hostname or "the web"
-        await self._index_after_change(interaction, f"Added `{path.name}` (fetched from {host})", path.name)
+        await self._index_after_change(
+            interaction,
+            library.scope,
+            f"Added `{path.name}` (fetched from {host}){_to(library.scope)}",
+            path.name,
+        )
 
-    @sources.command(name="list", description="List the knowledge sources")
+    @sources.command(name="list", description="List this server's own sources, then the shared ones")
     async def sources_list(self, interaction: discord.Interaction[Any]) -> None:
-        found = await asyncio.to_thread(self.bot.library.sources)
+        own, shared = await asyncio.gather(
+            asyncio.to_thread(self.bot.library.for_scope(_server(interaction)).sources),
+            asyncio.to_thread(self.bot.library.sources),
+        )
+        found = own + shared
         pager = SourcesPager(found, owner_id=interaction.user.id)
         await respond(interaction, embed=pager.embed(), view=pager if pager.pages > 1 else None)
         pager.interaction = interaction
 
-    @sources.command(name="remove", description="Remove a file from the knowledge folder")
-    @app_commands.describe(name="The file, as /sources list shows it")
-    async def sources_remove(self, interaction: discord.Interaction[Any], name: str) -> None:
+    @sources.command(name="remove", description="Remove one of this server's own sources")
+    @app_commands.describe(
+        name="The file, as /sources list shows it",
+        shared="Remove one of the shared sources every server sees (the bot's operator)",
+    )
+    async def sources_remove(
+        self, interaction: discord.Interaction[Any], name: str, shared: bool = False
+    ) -> None:
+        scope = self._scope(interaction, shared)
+        library = self.bot.library.for_scope(scope)
+        if not scope.is_base:
+            own, base = await asyncio.gather(
+                asyncio.to_thread(library.holds, name), asyncio.to_thread(self.bot.library.holds, name)
+            )
+            if not own and base:
+                raise UserFacingError(
+                    f"`{truncate(name, 100)}` is one of the shared sources the bot comes with, which every "
+                    "server uses; only the bot's operator can remove it. Nothing was removed."
+                )
         await defer(interaction, ephemeral=True)
-        await asyncio.to_thread(self.bot.library.remove, name)
-        await self._index_after_change(interaction, f"Removed `{name}`", None)
+        await asyncio.to_thread(library.remove, name)
+        await self._index_after_change(interaction, scope, f"Removed `{name}`{_to(scope, 'from')}", None)
 
     @sources_remove.autocomplete("name")
     async def source_names(
@@ -175,7 +219,9 @@ class AdminCog(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         if not is_admin(interaction, self.bot.settings):
             return []
-        found = await asyncio.to_thread(self.bot.library.sources)
+        shared = bool(getattr(interaction.namespace, "shared", False))
+        scope = BASE if shared and is_operator(interaction, self.bot.settings) else _server(interaction)
+        found = await asyncio.to_thread(self.bot.library.for_scope(scope).sources)
         typed = current.strip().lower()
         matches = [s for s in found if typed in s.path.lower() or typed in s.title.lower()]
         return [
@@ -187,13 +233,17 @@ class AdminCog(commands.Cog):
     @sources.command(name="stats", description="Index size, last indexing and feedback counts")
     async def sources_stats(self, interaction: discord.Interaction[Any]) -> None:
         await defer(interaction, ephemeral=True)
-        stats, counts, found = await asyncio.gather(
+        server = _server(interaction)
+        stats, counts, found, own_stats, own = await asyncio.gather(
             asyncio.to_thread(self.bot.indexer.stats),
             asyncio.to_thread(self.bot.feedback.counts),
             asyncio.to_thread(self.bot.library.sources),
+            asyncio.to_thread(self.bot.indexer.for_scope(server).stats),
+            asyncio.to_thread(self.bot.library.for_scope(server).sources),
         )
         schedule = self.bot.schedule.describe() if self.bot.schedule is not None else None
-        await respond(interaction, embed=stats_embed(stats, counts, len(found), schedule))
+        embed = stats_embed(stats, counts, len(found), schedule, own=(len(own), own_stats))
+        await respond(interaction, embed=embed)
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -203,12 +253,24 @@ class AdminCog(commands.Cog):
 
         return show
 
+    def _scope(self, interaction: discord.Interaction[Any], shared: bool) -> Scope:
+        """The sources a command works on: the server's own, or (for the operator) the shared ones."""
+        if not shared:
+            return _server(interaction)
+        if not is_operator(interaction, self.bot.settings):
+            log.info("Refused a change to the shared sources for user %s", interaction.user.id)
+            raise UserFacingError(
+                "Only the bot's operator changes the shared sources every server uses. "
+                "Leave out `shared` to work on this server's own sources."
+            )
+        return BASE
+
     async def _index_after_change(
-        self, interaction: discord.Interaction[Any], done: str, added: str | None
+        self, interaction: discord.Interaction[Any], scope: Scope, done: str, added: str | None
     ) -> None:
         """Index incrementally after a file was added or removed, unless a reindex runs."""
         try:
-            with self.bot.index_runner.reserve(user_id=interaction.user.id, full=False) as job:
+            with self.bot.runner_for(scope).reserve(user_id=interaction.user.id, full=False) as job:
                 report = await job.run(self._progress_sink(interaction, False))
         except AlreadyRunning:
             await self._finish(
@@ -242,6 +304,17 @@ class AdminCog(commands.Cog):
             channel = interaction.channel
             if isinstance(channel, discord.abc.Messageable):
                 await channel.send(content=content, embeds=[embed] if embed else [])
+
+
+def _server(interaction: discord.Interaction[Any]) -> Scope:
+    """The server's own sources (the commands are guild-only)."""
+    if interaction.guild_id is None:
+        raise UserFacingError("Use this command in a server.")
+    return Scope(interaction.guild_id)
+
+
+def _to(scope: Scope, word: str = "to") -> str:
+    return f" {word} the shared sources" if scope.is_base else f" {word} this server's own sources"
 
 
 def _and(names: list[str]) -> str:
