@@ -9,7 +9,9 @@ each request line with one JSON line:
     {"op": "reindex", "full": true, "pause_at": 8}  -> {"report": {...}} or {"error": "...", "message": "..."}
         with pause_at, it prints {"paused": files_done} once that many files are indexed (holding
         the lease) and waits for any line on stdin before going on
-    {"op": "ask", "question": "..."}                 -> {"status": "...", "citations": n, "generation": g}
+    {"op": "reindex", "guild": 123}                  -> the same, for one server's own sources
+    {"op": "ask", "question": "...", "guild": 123}   -> {"status": "...", "citations": n, "sources": [...],
+                                                         "generation": g}  (guild optional)
     {"op": "record", "count": n, "channel_id": c}    -> {"ids": [...]}  (answers, each shown in one message)
     {"op": "vote", "votes": [[answer_id, user_id, helpful], ...]} -> {"previous": [...]}
 """
@@ -29,6 +31,7 @@ from bot.core.types import Answer, Progress, Status
 from bot.discordbot.feedback import FeedbackStore
 from bot.index import store
 from bot.index.indexer import Indexer
+from bot.knowledge.scopes import Scope
 from bot.rag.engine import Engine
 
 
@@ -65,14 +68,16 @@ def handle(
                 send({"paused": p.files_done})
                 sys.stdin.readline()
 
-        report = indexer.reindex(full=bool(request.get("full")), progress=progress)
+        scoped = indexer.for_scope(Scope(request["guild"])) if request.get("guild") else indexer
+        report = scoped.reindex(full=bool(request.get("full")), progress=progress)
         return {"report": dataclasses.asdict(report)}
     if op == "ask":
-        answer = engine.answer(request["question"])
+        answer = engine.answer(request["question"], guild=request.get("guild"))
         pointer = store.read_pointer(indexer.client, indexer.settings)
         return {
             "status": answer.status.value,
             "citations": len(answer.citations),
+            "sources": [c.source for c in answer.citations],
             "generation": pointer.generation if pointer else None,
         }
     if op == "record":

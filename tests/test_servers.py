@@ -3,17 +3,30 @@ shared base, and searched only beside the base for questions asked in that serve
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import uuid
 from pathlib import Path
+from unittest.mock import AsyncMock, MagicMock
 
+import discord
 import pytest
 
+from bot.build import build
 from bot.config import Settings
+from bot.core.errors import SourceError
+from bot.discordbot.cogs.admin import AdminCog
+from bot.discordbot.errors import UserFacingError
+from bot.discordbot.rendering import answer_text, citation_entry
 from bot.index import store
-from bot.index.embeddings import CountingEmbeddings
+from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings
 from bot.index.indexer import Indexer
 from bot.knowledge import library, loader
 from bot.knowledge.scopes import BASE, Scope, scope_of
 from bot.rag.retriever import HybridRetriever
+from tests.discord_fakes import final_edit, invoke, make_bot, make_interaction
+from tests.helpers import ROOT, without_settings
 
 ALPHA, BETA = 111111111111111111, 222222222222222222
 
@@ -93,7 +106,9 @@ def test_a_server_sees_the_base_and_its_own_sources_never_another_servers(
     assert "knowledge/servers/111111111111111111/quillfeather.md" in alpha
     assert not any("/servers/222222222222222222/" in s for s in search((BASE, Scope(ALPHA)), marrow))
     assert not any("/servers/" in s for s in search((BASE,), quill))  # in DMs: the base only
-    assert any(s.endswith("cn-li-v-liu.md") for s in search((BASE, Scope(ALPHA)), "Li v. Liu Stable Diffusion"))
+    assert any(
+        s.endswith("cn-li-v-liu.md") for s in search((BASE, Scope(ALPHA)), "Li v. Liu Stable Diffusion")
+    )
 
 
 def test_a_servers_reindex_leaves_the_base_and_the_base_leaves_the_servers(
@@ -168,3 +183,160 @@ def test_a_server_at_its_limits_is_told_so(kb: Path) -> None:
         library.check_room(kb, Scope(ALPHA), 10**6, max_sources=5, max_bytes=10**6)
     library.check_room(kb, Scope(ALPHA), 10, max_sources=5, max_bytes=10**6)
     library.check_room(kb, BASE, 10**9, max_sources=1, max_bytes=1)  # the shared base has no limits
+
+
+# -- through Discord: two servers' admins, a real engine and index ------------------------------
+
+
+def upload(name: str, text: str) -> MagicMock:
+    file = MagicMock(spec=discord.Attachment)
+    file.filename, file.size = name, len(text.encode())
+    file.read = AsyncMock(return_value=text.encode())
+    return file
+
+
+def note_meta(title: str) -> dict[str, str]:
+    return {
+        "title": title, "url": "https://example.org/note", "publisher": "Server admins",
+        "date": "2026-05-01", "jurisdiction": "US",
+    }  # fmt: skip
+
+
+async def test_two_servers_each_see_their_own_additions_and_the_base_only(
+    settings: Settings, local_embeddings: LocalEmbeddings
+) -> None:
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
+    bot.index_runner.interval = 0.0
+    cog = AdminCog(bot)
+    alpha = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
+    beta = make_interaction(bot, guild_id=BETA, manage_guild=True)
+
+    await invoke(
+        cog, "sources add", alpha, upload("quillfeather.md", ALPHA_NOTE), **note_meta("Quillfeather")
+    )
+    await invoke(cog, "sources add", beta, upload("marrowby.md", BETA_NOTE), **note_meta("Marrowby"))
+    assert "to this server's own sources and updated the index" in final_edit(alpha)["content"]
+
+    quill = "Can I reuse sketches under the Quillfeather licence?"
+    marrow = "Who keeps copyright under the Marrowby agreement?"
+
+    async def cited(question: str, guild: int | None) -> set[str]:
+        answer = await parts.engine.aanswer(question, guild=guild)
+        return {c.source.rsplit("/", 1)[-1] for c in answer.citations}
+
+    assert "quillfeather.md" in await cited(quill, ALPHA)
+    assert "marrowby.md" in await cited(marrow, BETA)
+    assert not {"quillfeather.md", "marrowby.md"} & await cited(quill, BETA)  # never another server's
+    assert not {"quillfeather.md", "marrowby.md"} & await cited(marrow, ALPHA)
+    assert not {"quillfeather.md", "marrowby.md"} & await cited(quill, None)  # direct messages: the base
+    assert "cn-li-v-liu.md" in await cited("Was the Stable Diffusion image protected in China?", ALPHA)
+
+    shown = answer_text(await parts.engine.aanswer(quill, guild=ALPHA))
+    assert shown  # the answer renders; its citation of the server's file says who added it
+    entries = [citation_entry(c) for c in (await parts.engine.aanswer(quill, guild=ALPHA)).citations]
+    assert any("added by this server's admins" in e for e in entries)
+
+
+async def test_a_server_admin_cannot_remove_a_shared_source_or_another_servers(
+    settings: Settings, local_embeddings: LocalEmbeddings
+) -> None:
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
+    bot.index_runner.interval = 0.0
+    cog = AdminCog(bot)
+    add_server_source(settings.knowledge_dir, BETA, "marrowby.md", BETA_NOTE)
+    alpha = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
+
+    with pytest.raises(UserFacingError, match=r"one of the shared sources .* only the bot's operator"):
+        await invoke(cog, "sources remove", alpha, "cn-li-v-liu.md")
+    with pytest.raises(SourceError, match="no source named"):
+        await invoke(
+            cog, "sources remove", make_interaction(bot, guild_id=ALPHA, manage_guild=True), "marrowby.md"
+        )
+    with pytest.raises(SourceError):
+        await invoke(
+            cog, "sources remove", make_interaction(bot, guild_id=ALPHA, manage_guild=True),
+            f"../{BETA}/marrowby.md",
+        )  # fmt: skip
+    with pytest.raises(UserFacingError, match="Only the bot's operator changes the shared sources"):
+        await invoke(cog, "sources remove", make_interaction(bot, guild_id=ALPHA, manage_guild=True),
+                     "cn-li-v-liu.md", shared=True)  # fmt: skip
+    assert (settings.knowledge_dir / "cn-li-v-liu.md").exists()
+    assert (Scope(BETA).folder(settings.knowledge_dir) / "marrowby.md").exists()
+    assert parts.indexer.stats().documents > 0  # nothing was reindexed away
+
+
+async def test_the_operator_changes_the_shared_sources(
+    settings: Settings, local_embeddings: LocalEmbeddings
+) -> None:
+    settings = settings.model_copy(update={"shared_admin_guild_ids": [ALPHA]})
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
+    bot.index_runner.interval = 0.0
+    cog = AdminCog(bot)
+    operator = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
+
+    await invoke(cog, "sources remove", operator, "uk-cdpa.md", shared=True)
+
+    assert not (settings.knowledge_dir / "uk-cdpa.md").exists()
+    assert (
+        final_edit(operator)["content"]
+        == "Removed `uk-cdpa.md` from the shared sources and updated the index."
+    )
+    answer = await parts.engine.aanswer("computer-generated works UK CDPA section 9(3)", guild=BETA)
+    assert all(not c.source.endswith("uk-cdpa.md") for c in answer.citations)
+
+
+async def test_a_server_at_its_limit_is_refused_before_anything_is_saved(
+    settings: Settings, local_embeddings: LocalEmbeddings
+) -> None:
+    settings = settings.model_copy(update={"server_max_sources": 1})
+    bot = make_bot(settings)
+    cog = AdminCog(bot)
+    add_server_source(settings.knowledge_dir, ALPHA, "quillfeather.md", ALPHA_NOTE)
+
+    with pytest.raises(SourceError, match="already has 1 sources of its own"):
+        await invoke(cog, "sources add", make_interaction(bot, guild_id=ALPHA, manage_guild=True),
+                     upload("second.md", BETA_NOTE), **note_meta("Second"))  # fmt: skip
+    assert [p.name for p in Scope(ALPHA).folder(settings.knowledge_dir).iterdir()] == ["quillfeather.md"]
+
+
+# -- two processes sharing a Chroma server --------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_another_process_sees_a_servers_sources_for_that_server_only(
+    kb: Path, tmp_path: Path, chroma_server: tuple[str, int], local_embeddings: LocalEmbeddings
+) -> None:
+    host, port = chroma_server
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, chroma_host=host, chroma_port=port, collection_prefix=prefix,
+        knowledge_dir=kb, data_dir=tmp_path / "data-here",
+    )  # fmt: skip
+    add_server_source(kb, ALPHA, "quillfeather.md", ALPHA_NOTE)
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+    parts.indexer.for_scope(Scope(ALPHA)).reindex()  # this process indexes server ALPHA's sources
+
+    quill = "Can I reuse sketches under the Quillfeather licence?"
+    requests = [{"op": "ask", "question": quill, "guild": guild} for guild in (ALPHA, BETA, None)]
+    environ = without_settings(
+        CHROMA_HOST=host, CHROMA_PORT=str(port), COLLECTION_PREFIX=prefix, KNOWLEDGE_DIR=str(kb),
+        DATA_DIR=str(tmp_path / "data-there"), PYTHONPATH=str(ROOT), HF_HUB_OFFLINE="1",
+    )  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.engine_worker"],
+        input="".join(json.dumps(r) + "\n" for r in requests),
+        cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    ready, *answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert "ready" in ready
+    mine, other, direct = ([s.rsplit("/", 1)[-1] for s in a["sources"]] for a in answers)
+    assert "quillfeather.md" in mine
+    assert "quillfeather.md" not in other and "quillfeather.md" not in direct
