@@ -39,6 +39,9 @@ class Launch:
                 launch.events.append("reindex")
                 return ReindexReport(added=5, chunks=5, files=1)
 
+            def ensure_index(self, progress: Any = None) -> ReindexReport | None:
+                return self.reindex() if self.stats().chunks == 0 else None
+
         class Bot:
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 pass
