@@ -81,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     reindex = sub.add_parser("reindex", help="bring the index in step with the knowledge folder")
     reindex.add_argument("--full", action="store_true", help="rebuild from scratch, then switch over")
     reindex.add_argument("--json", action="store_true", help="print one JSON summary object")
+    reindex.add_argument(
+        "--server", type=int, metavar="GUILD_ID", help="one server's own sources instead of the shared ones"
+    )
     add = sub.add_parser("add", help="fetch a web page or PDF into the knowledge folder, then index it")
     add.add_argument("url", help="an http:// or https:// address")
     add.add_argument("--title", help="default: the page's <title>")
@@ -189,7 +192,12 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 
 def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
-    report = _parts(settings).indexer.reindex(full=args.full, progress=None if args.json else ProgressBar())
+    from bot.knowledge.scopes import Scope
+
+    indexer = _parts(settings).indexer
+    if args.server is not None:  # one server's own sources, under knowledge/servers/<id>/
+        indexer = indexer.for_scope(Scope(args.server))
+    report = indexer.reindex(full=args.full, progress=None if args.json else ProgressBar())
     _print_report(report, args.json)
     return 0
 

@@ -340,3 +340,46 @@ def test_another_process_sees_a_servers_sources_for_that_server_only(
     mine, other, direct = ([s.rsplit("/", 1)[-1] for s in a["sources"]] for a in answers)
     assert "quillfeather.md" in mine
     assert "quillfeather.md" not in other and "quillfeather.md" not in direct
+
+
+async def test_list_and_stats_show_the_servers_own_sources_apart_from_the_shared(
+    settings: Settings, local_embeddings: LocalEmbeddings
+) -> None:
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
+    bot.index_runner.interval = 0.0
+    cog = AdminCog(bot)
+    await invoke(cog, "sources add", make_interaction(bot, guild_id=ALPHA, manage_guild=True),
+                 upload("quillfeather.md", ALPHA_NOTE), **note_meta("Quillfeather"))  # fmt: skip
+    shared = len(library.list_sources(settings.knowledge_dir))
+
+    listed = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
+    await invoke(cog, "sources list", listed)
+    embed = listed.response.send_message.await_args.kwargs["embed"]
+    assert embed.title == f"Knowledge sources (1 of this server's own, {shared} shared)"
+    first = embed.description.split("\n\n")[1]
+    assert first.startswith("`quillfeather.md`") and "this server's own" in first
+    assert "This server's own: 1, last indexed <t:" in embed.description
+
+    other = make_interaction(bot, guild_id=BETA, manage_guild=True)
+    await invoke(cog, "sources list", other)
+    assert other.response.send_message.await_args.kwargs["embed"].title == f"Knowledge sources ({shared})"
+
+    stats = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
+    await invoke(cog, "sources stats", stats)
+    fields = {f.name: f.value for f in final_or_sent_embed(stats).fields}
+    assert str(fields["This server's own sources"]).startswith("1 files · ")
+    assert fields["Shared files"] == f"{shared:,}"
+
+
+def final_or_sent_embed(interaction: MagicMock) -> discord.Embed:
+    """The embed a deferred command showed (an edit or a follow-up)."""
+    for mock in (
+        interaction.edit_original_response,
+        interaction.followup.send,
+        interaction.response.send_message,
+    ):
+        if mock.await_args is not None and mock.await_args.kwargs.get("embed") is not None:
+            return mock.await_args.kwargs["embed"]
+    raise AssertionError("no embed was shown")

@@ -232,6 +232,18 @@ def reindex_embed(report: ReindexReport) -> discord.Embed:
     return clamp_embed(embed)
 
 
+def sources_summary(own: int, own_stats: IndexStats, shared: int, shared_stats: IndexStats) -> str:
+    """"This server's own: 2, last indexed …; shared: 110, last indexed …" for `/sources list`."""
+
+    def last(stats: IndexStats) -> str:
+        return discord_time(stats.last_indexed) or "never"
+
+    return (
+        f"This server's own: {own:,}, last indexed {last(own_stats)} · "
+        f"shared: {shared:,}, last indexed {last(shared_stats)}"
+    )
+
+
 def stats_embed(
     stats: IndexStats,
     counts: FeedbackCounts,
@@ -293,9 +305,9 @@ def page_count(total: int, per_page: int = SOURCES_PER_PAGE) -> int:
 
 
 def sources_page_embed(
-    sources: Sequence[SourceFile], page: int, per_page: int = SOURCES_PER_PAGE
+    sources: Sequence[SourceFile], page: int, per_page: int = SOURCES_PER_PAGE, *, summary: str = ""
 ) -> discord.Embed:
-    """One page of `/sources list`."""
+    """One page of `/sources list`; `summary` (counts and last reindex of each kind) heads it."""
     pages = page_count(len(sources), per_page)
     page = min(max(page, 0), pages - 1)
     shown = sources[page * per_page : (page + 1) * per_page]
@@ -309,7 +321,9 @@ def sources_page_embed(
     heading = f"{own} of this server's own, {len(sources) - own} shared" if own else f"{len(sources)}"
     embed = discord.Embed(
         title=f"Knowledge sources ({heading})",
-        description=_fit_entries(lines, DESCRIPTION_LIMIT, separator="\n\n")
+        description=_fit_entries(
+            [f"-# {summary}", *lines] if summary and lines else lines, DESCRIPTION_LIMIT, separator="\n\n"
+        )
         or "The knowledge folder is empty. Add a file with `/sources add`.",
         colour=ANSWER_COLOUR,
     )

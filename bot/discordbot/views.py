@@ -210,10 +210,12 @@ class Pager(discord.ui.View, Generic[T]):
 class SourcesPager(Pager[SourceFile]):
     """`/sources list`, ten files a page."""
 
-    def __init__(self, sources: Sequence[SourceFile], *, owner_id: int, timeout: float = 300.0) -> None:
+    def __init__(
+        self, sources: Sequence[SourceFile], *, owner_id: int, summary: str = "", timeout: float = 300.0
+    ) -> None:
         super().__init__(
             sources,
-            sources_page_embed,
+            lambda items, page: sources_page_embed(items, page, summary=summary),
             owner_id=owner_id,
             refusal="Run `/sources list` yourself to browse the sources.",
             timeout=timeout,

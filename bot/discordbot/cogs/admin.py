@@ -23,7 +23,7 @@ from bot.core.types import Progress, ReindexReport
 from bot.discordbot.errors import NotAdmin, UserFacingError, defer, respond
 from bot.discordbot.guards import is_admin, is_operator
 from bot.discordbot.indexing import AlreadyRunning, ProgressSink
-from bot.discordbot.rendering import progress_text, reindex_embed, stats_embed, truncate
+from bot.discordbot.rendering import progress_text, reindex_embed, sources_summary, stats_embed, truncate
 from bot.discordbot.views import SourcesPager
 from bot.knowledge.library import MAX_SOURCE_BYTES, KnowledgeFolder, check_name
 from bot.knowledge.scopes import BASE, Scope
@@ -181,12 +181,15 @@ class AdminCog(commands.Cog):
 
     @sources.command(name="list", description="List this server's own sources, then the shared ones")
     async def sources_list(self, interaction: discord.Interaction[Any]) -> None:
-        own, shared = await asyncio.gather(
-            asyncio.to_thread(self.bot.library.for_scope(_server(interaction)).sources),
+        server = _server(interaction)
+        own, shared, own_stats, shared_stats = await asyncio.gather(
+            asyncio.to_thread(self.bot.library.for_scope(server).sources),
             asyncio.to_thread(self.bot.library.sources),
+            asyncio.to_thread(self.bot.indexer.for_scope(server).stats),
+            asyncio.to_thread(self.bot.indexer.stats),
         )
-        found = own + shared
-        pager = SourcesPager(found, owner_id=interaction.user.id)
+        summary = sources_summary(len(own), own_stats, len(shared), shared_stats)
+        pager = SourcesPager(own + shared, owner_id=interaction.user.id, summary=summary)
         await respond(interaction, embed=pager.embed(), view=pager if pager.pages > 1 else None)
         pager.interaction = interaction
 
