@@ -215,6 +215,7 @@ def write_result(name: str, data: dict[str, Any]) -> Path:
 
 def table(heads: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A Markdown table (it reads fine as plain text)."""
+
     def fmt(value: Any) -> str:
         if isinstance(value, float):
             return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"

@@ -136,10 +136,7 @@ def main() -> None:
     print(
         table(
             heads,
-            [
-                [name, *(p[k] for k in COLUMNS)]
-                for name, p in phases.items()
-            ],
+            [[name, *(p[k] for k in COLUMNS)] for name, p in phases.items()],
         )
     )
     both = phases["reindex_and_questions"]

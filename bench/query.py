@@ -114,8 +114,12 @@ def run_measured(args: list[str], env: dict[str, str]) -> dict[str, Any]:
 def profile_top(profiler: cProfile.Profile, limit: int = 10) -> list[dict[str, Any]]:
     stats = pstats.Stats(profiler, stream=io.StringIO())
     rows = [
-        {"function": f"{Path(path).name}:{line}({name})", "calls": calls, "own_s": round(own, 3),
-         "cumulative_s": round(cum, 3)}
+        {
+            "function": f"{Path(path).name}:{line}({name})",
+            "calls": calls,
+            "own_s": round(own, 3),
+            "cumulative_s": round(cum, 3),
+        }
         for (path, line, name), (_, calls, own, cum, _) in stats.stats.items()  # type: ignore[attr-defined]
     ]
     rows.sort(key=lambda r: r["own_s"], reverse=True)
@@ -178,7 +182,11 @@ def main() -> None:
         for _ in range(args.cold_runs):
             done = subprocess.run(  # our own code, fixed arguments
                 [sys.executable, "-c", BREAKDOWN, COLD_QUESTION],
-                cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             breakdowns.append(json.loads(done.stdout.strip().splitlines()[-1]))
         eval_run = run_measured(["bot.py", "eval", str(QUESTIONS), "--json"], env)

@@ -242,8 +242,13 @@ def plot(rows: list[dict[str, Any]], path: Path, model_rate: float) -> None:
     left.plot(sizes, [r["stand_in"]["non_model_s"] for r in rows], "s--", label="everything but the model")
     real = [r for r in rows if r.get("real")]
     if real:
-        left.plot([r["chunks"] for r in real], [r["real"]["index_s"] for r in real], "k*", ms=12,
-                  label="full index, real model (measured)")
+        left.plot(
+            [r["chunks"] for r in real],
+            [r["real"]["index_s"] for r in real],
+            "k*",
+            ms=12,
+            label="full index, real model (measured)",
+        )
     left.set_xscale("log")
     left.set_yscale("log")
     left.set_xlabel("chunks")
@@ -253,10 +258,18 @@ def plot(rows: list[dict[str, Any]], path: Path, model_rate: float) -> None:
     left.legend(fontsize=8)
     right.plot(sizes, [r["stand_in"]["retrieval"]["p50_ms"] for r in rows], "o-", label="p50")
     right.plot(sizes, [r["stand_in"]["retrieval"]["p95_ms"] for r in rows], "s-", label="p95")
-    right.plot(sizes, [r["stand_in"]["retrieval_postings_bm25"]["p50_ms"] for r in rows], "o--",
-               label="p50, proposed postings BM25")
-    right.plot(sizes, [r["stand_in"]["retrieval_postings_bm25"]["p95_ms"] for r in rows], "s--",
-               label="p95, proposed postings BM25")
+    right.plot(
+        sizes,
+        [r["stand_in"]["retrieval_postings_bm25"]["p50_ms"] for r in rows],
+        "o--",
+        label="p50, proposed postings BM25",
+    )
+    right.plot(
+        sizes,
+        [r["stand_in"]["retrieval_postings_bm25"]["p95_ms"] for r in rows],
+        "s--",
+        label="p95, proposed postings BM25",
+    )
     right.set_xscale("log")
     right.set_xlabel("chunks")
     right.set_ylabel("ms")
@@ -326,9 +339,19 @@ def main() -> None:
     print()
     print(
         table(
-            ["chunks", "files", "index s (est.)", "of which model (extrap.)", "not model (measured)",
-             "real model, measured s", "first query s", "retrieval p50 ms", "p95 ms",
-             "p50 / p95 ms, postings BM25", "RSS MiB"],
+            [
+                "chunks",
+                "files",
+                "index s (est.)",
+                "of which model (extrap.)",
+                "not model (measured)",
+                "real model, measured s",
+                "first query s",
+                "retrieval p50 ms",
+                "p95 ms",
+                "p50 / p95 ms, postings BM25",
+                "RSS MiB",
+            ],
             [
                 [
                     r["chunks"],

@@ -144,8 +144,14 @@ async def ask(engine: Engine, check: QuoteChecker, result: Result, arrived: floa
 
 
 async def soak(
-    engine: Engine, server: LLMServer, check: QuoteChecker, args: argparse.Namespace, *, count: int,
-    seconds: float, seed: int,
+    engine: Engine,
+    server: LLMServer,
+    check: QuoteChecker,
+    args: argparse.Namespace,
+    *,
+    count: int,
+    seconds: float,
+    seed: int,
 ) -> Run:
     """`count` questions spread evenly over `seconds` (0: as fast as they are answered)."""
     run = Run()

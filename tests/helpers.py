@@ -266,6 +266,7 @@ def fence_tags(text: str) -> list[str]:
 
 # -- knowledge articles ------------------------------------------------------------------------
 
+
 def article(
     folder: Path,
     name: str,

@@ -54,8 +54,8 @@ def test_the_command_tree_as_json(tmp_path: Path) -> None:
         "publisher",
         "date",
         "jurisdiction",
-            "shared",
-]
+        "shared",
+    ]
     assert add["options"][0]["type"] == "attachment"
     assert tree["sync"]["default_permissions"] == ["administrator"] and tree["sync"]["scope"] == "global"
     json.dumps(list(tree.values()))  # printable as JSON

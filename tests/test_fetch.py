@@ -225,7 +225,9 @@ def test_https_checks_the_certificate_against_the_name_while_connecting_to_the_a
         assert network.dialled == [PUBLIC]  # the connection: the checked address
 
         with pytest.raises(SourceError, match="The server's security certificate is not valid"):
-            safe_http.fetch_source(f"https://other.test:{site.port}/page", network=network, ssl_context=trusted)
+            safe_http.fetch_source(
+                f"https://other.test:{site.port}/page", network=network, ssl_context=trusted
+            )
         with pytest.raises(SourceError, match="The server's security certificate is not valid"):
             safe_http.fetch_source(f"https://secure.test:{site.port}/page", network=network)  # untrusted
         assert len(site.requests) == 1

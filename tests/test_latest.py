@@ -17,8 +17,6 @@ from tests.helpers import FIXTURE_KNOWLEDGE, article
 TODAY = dt.date(2026, 7, 1)
 
 
-
-
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """The fixture articles (four dated Markdown files and one undated text file)."""

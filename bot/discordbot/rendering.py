@@ -233,7 +233,7 @@ def reindex_embed(report: ReindexReport) -> discord.Embed:
 
 
 def sources_summary(own: int, own_stats: IndexStats, shared: int, shared_stats: IndexStats) -> str:
-    """"This server's own: 2, last indexed …; shared: 110, last indexed …" for `/sources list`."""
+    """ "This server's own: 2, last indexed …; shared: 110, last indexed …" for `/sources list`."""
 
     def last(stats: IndexStats) -> str:
         return discord_time(stats.last_indexed) or "never"

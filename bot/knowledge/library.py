@@ -192,9 +192,7 @@ def list_sources(knowledge_dir: Path, scope: Scope = BASE) -> list[SourceFile]:
     return out
 
 
-def check_room(
-    knowledge_dir: Path, scope: Scope, adding: int, *, max_sources: int, max_bytes: int
-) -> None:
+def check_room(knowledge_dir: Path, scope: Scope, adding: int, *, max_sources: int, max_bytes: int) -> None:
     """SourceError when a server's own sources are at their limits (the shared base has none)."""
     if scope.is_base:
         return
