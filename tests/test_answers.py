@@ -11,7 +11,8 @@ from bot.core.errors import QuestionError
 from bot.core.types import DISCLAIMER, Status
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
-from bot.rag.answer import extractive, verify
+from bot.rag import asking
+from bot.rag.answer import extractive, score_sentences, verify
 from bot.rag.engine import Engine
 from bot.rag.retriever import Hit
 
@@ -144,3 +145,26 @@ def test_an_answer_spread_over_two_sections_of_one_article_quotes_both(
     assert "700 million monthly users" in first and "[1]" in first
     assert "name at the start" in first and "[2]" in first
     assert all(c.quote in h.body for c, h in zip(cites[:2], [terms, naming], strict=True))
+
+
+def test_a_question_in_japanese_is_answered_on_its_english_terms_not_on_quoted_names(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    asked = asking.read("では、「声」に著作権はあるでしょうか?")
+    named = passage(
+        1,
+        "The Japanese paper 「AIと著作権に関する考え方について」 was published by the Agency for "
+        "Cultural Affairs (文化庁) in 2024 after a public consultation.",
+        "knowledge/jp.md",
+        0,
+    )
+    voice = passage(
+        2,
+        "In China, a person's voice is protected as a personality right under the Civil Code, "
+        "separately from any copyright in recordings of that voice.",
+        "knowledge/cn.md",
+        0,
+    )
+    idf = {"著作": 6.0, "作権": 6.0, "著": 5.0, "作": 3.0, "権": 5.0, "voice": 4.0, "copyright": 1.5}
+    best = score_sentences(asked.query, [named, voice], local_embeddings, idf)[0]
+    assert best.hit == 1

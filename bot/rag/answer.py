@@ -16,6 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot import jurisdictions
 from bot.core.text import (
+    CJK,
     Sentence,
     claims,
     plain,
@@ -171,6 +172,12 @@ def score_sentences(
     query /= np.linalg.norm(query) + 1e-9
     dense = vectors @ query
     weights = {t: idf.get(t, 1.0) for t in set(tokens(question))}
+    # The sources are English; Chinese, Japanese or Korean in them is the original name of a law
+    # or a body ("著作権法"), which answers nothing. A question in those languages carries English
+    # key terms (asking.english_terms): match sentences on those.
+    english = {t: w for t, w in weights.items() if not CJK.search(t)}
+    if english and len(english) < len(weights):
+        weights = english
     total = sum(weights.values()) or 1.0
     status_ask = bool(STATUS_ASK.search(question))
     first_of: dict[int, int] = {}
