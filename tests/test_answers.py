@@ -10,7 +10,9 @@ import pytest
 from bot.core.errors import QuestionError
 from bot.core.types import DISCLAIMER, Status
 from bot.eval.evaluate import QuoteChecker
-from bot.rag.answer import verify
+from bot.index.embeddings import LocalEmbeddings
+from bot.rag import asking
+from bot.rag.answer import extractive, score_sentences, verify
 from bot.rag.engine import Engine
 from bot.rag.retriever import Hit
 
@@ -102,3 +104,67 @@ def test_verify_with_no_valid_citation_gives_nothing() -> None:
 def test_verify_does_not_cut_claims_at_case_name_abbreviations() -> None:
     text, _, _ = verify("In Li v. Liu the court protected the picture [2].", HITS)
     assert text == "In Li v. Liu the court protected the picture [1]."
+
+
+def passage(n: int, body: str, source: str, start: int) -> Hit:
+    found = hit(n, body, source)
+    found.meta.update(start=start, end=start + len(body))
+    return found
+
+
+def test_an_answer_spread_over_two_sections_of_one_article_quotes_both(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    terms = passage(
+        1,
+        "Under the licence, a company with more than 700 million monthly users must ask for a licence.",
+        "knowledge/licence.md",
+        0,
+    )
+    naming = passage(
+        2,
+        "Under the licence, a model built with the licensed model must carry its name at the start.",
+        "knowledge/licence.md",
+        500,
+    )
+    other = passage(
+        3,
+        "In China, a court held that an image made with a prompt was a protected work.",
+        "knowledge/cn.md",
+        0,
+    )
+    text, cites = extractive(
+        "What does the licence require from a company that builds a model on it?",
+        [naming, other, terms],
+        local_embeddings,
+        {},
+    )
+    assert [c.source for c in cites[:2]] == ["knowledge/licence.md", "knowledge/licence.md"]
+    assert cites[0].start < cites[1].start  # in the order of the article
+    first = text.split("\n\n")[0]  # one paragraph for the article, each passage cited on its own
+    assert "700 million monthly users" in first and "[1]" in first
+    assert "name at the start" in first and "[2]" in first
+    assert all(c.quote in h.body for c, h in zip(cites[:2], [terms, naming], strict=True))
+
+
+def test_a_question_in_japanese_is_answered_on_its_english_terms_not_on_quoted_names(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    asked = asking.read("では、「声」に著作権はあるでしょうか?")
+    named = passage(
+        1,
+        "The Japanese paper 「AIと著作権に関する考え方について」 was published by the Agency for "
+        "Cultural Affairs (文化庁) in 2024 after a public consultation.",
+        "knowledge/jp.md",
+        0,
+    )
+    voice = passage(
+        2,
+        "In China, a person's voice is protected as a personality right under the Civil Code, "
+        "separately from any copyright in recordings of that voice.",
+        "knowledge/cn.md",
+        0,
+    )
+    idf = {"著作": 6.0, "作権": 6.0, "著": 5.0, "作": 3.0, "権": 5.0, "voice": 4.0, "copyright": 1.5}
+    best = score_sentences(asked.query, [named, voice], local_embeddings, idf)[0]
+    assert best.hit == 1

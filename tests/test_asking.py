@@ -100,6 +100,7 @@ def test_links_and_mentions_are_not_part_of_the_ask() -> None:
             {"work", "author", "protected"},
         ),
         ("Puis-je vendre des images générées par l'IA ?", "fr", {"sell", "images", "generated"}),
+        ("Comment protéger vos œuvres de l’IA ?", "fr", {"AI", "work"}),
         ("¿Puedo vender imágenes generadas por IA para mi tienda?", "es", {"AI", "images"}),
         ("AI生成的图片有版权吗？", "zh", {"copyright", "image", "generated"}),
         ("AIで生成した画像に著作権はありますか？", "ja", {"copyright", "image", "generated"}),
@@ -122,6 +123,7 @@ def test_questions_in_other_languages_are_recognised_with_english_terms(
         "Is my AI art protected under the Urheberrecht?",
         "Who owns AI art in the US? Danke",
         "Can I register an AI image in China, merci?",
+        "How do I comment on the draft AI Act, and is du Pont a real case?",
     ],
 )
 def test_an_english_question_with_one_foreign_word_stays_english(question: str) -> None:

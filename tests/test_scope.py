@@ -52,6 +52,36 @@ def test_patent_questions_are_declined_as_not_covered_unless_they_ask_about_copy
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        "What is the license here, and can it be used for commercial purposes?",
+        "Could one use the dataset for training commercial models?",
+        "Can we get clarification on the commercial licensing for individual users?",
+        "can i use this ai tool for commercial art",
+    ],
+)
+def test_licence_questions_about_an_unnamed_model_or_dataset_ask_for_its_name(question: str) -> None:
+    message = uncovered(question)
+    assert message is not None and "doesn't say which model, dataset or repository" in message
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can I use the Llama 3 weights commercially?",
+        "Does the MIT license of this library apply to the images it generates?",
+        "Can I use this model commercially under Stability's licence?",
+        "can i use midjourney images in this project commercially?",
+        "This dataset is licensed for non-commercial use only: can I sell images made with it?",
+        "Can I sell AI images commercially here?",
+        "If I train a model on copyrighted data, can I use it commercially?",
+    ],
+)
+def test_licence_questions_that_name_the_thing_or_ask_in_general_are_answered(question: str) -> None:
+    assert uncovered(question) is None
+
+
+@pytest.mark.parametrize(
     ("question", "on_topic"),
     [
         ("Is AI art protected?", True),

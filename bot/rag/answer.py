@@ -16,6 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from bot import jurisdictions
 from bot.core.text import (
+    CJK,
     Sentence,
     claims,
     plain,
@@ -171,6 +172,12 @@ def score_sentences(
     query /= np.linalg.norm(query) + 1e-9
     dense = vectors @ query
     weights = {t: idf.get(t, 1.0) for t in set(tokens(question))}
+    # The sources are English; Chinese, Japanese or Korean in them is the original name of a law
+    # or a body ("著作権法"), which answers nothing. A question in those languages carries English
+    # key terms (asking.english_terms): match sentences on those.
+    english = {t: w for t, w in weights.items() if not CJK.search(t)}
+    if english and len(english) < len(weights):
+        weights = english
     total = sum(weights.values()) or 1.0
     status_ask = bool(STATUS_ASK.search(question))
     first_of: dict[int, int] = {}
@@ -199,7 +206,11 @@ def score_sentences(
 def extractive(
     question: str, hits: Sequence[Hit], embeddings: Embeddings, idf: dict[str, float]
 ) -> tuple[str, list[Citation]]:
-    """The most relevant sentences of the best passages, each followed by its [n]."""
+    """The most relevant sentences of the best passages, each followed by its [n].
+
+    Several passages of one file may be quoted (an article's answer is often spread over its
+    sections); they are cited one by one and shown together, in the file's order, in one
+    paragraph under one label."""
     scored = score_sentences(question, hits, embeddings, idf)
     if not scored:
         return "", []
@@ -207,7 +218,6 @@ def extractive(
     chosen: dict[int, list[Sentence]] = {}
     count = 0
     seen: list[set[str]] = []
-    sources: set[str] = set()  # one citation per file
     for candidate in scored:
         score, i, s = candidate.score, candidate.hit, candidate.sentence
         if count >= EXTRACTIVE_SENTENCES or score < best * 0.6:
@@ -216,7 +226,7 @@ def extractive(
         if any(len(words & other) / (len(words | other) or 1) > 0.6 for other in seen):
             continue
         picked = chosen.get(i, [])
-        if len(picked) >= 3 or (not picked and hits[i].source in sources):
+        if len(picked) >= 3:
             continue
         if picked:
             lo = min(p.start for p in [*picked, s])
@@ -224,21 +234,25 @@ def extractive(
             if hi - lo > MAX_QUOTE_CHARS:
                 continue
         chosen[i] = [*picked, s]
-        sources.add(hits[i].source)
         seen.append(words)
         count += 1
-    order = [c.hit for c in scored if c.hit in chosen]
-    hit_order = list(dict.fromkeys(order))
+    # files in the order of their best sentence; a file's passages in the order of the file
+    files = list(dict.fromkeys(hits[c.hit].source for c in scored if c.hit in chosen))
+    passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), min(s.start for s in chosen[i])))
     parts: list[str] = []
     cites: list[Citation] = []
-    for n, i in enumerate(hit_order, start=1):
-        picked = sorted(chosen[i], key=lambda s: s.start)
-        hit = hits[i]
-        base = int(hit.meta.get("start", 0))
-        lo, hi = picked[0].start, picked[-1].end
-        quote = Quote(hit.body[lo - base : hi - base], lo, hi)
-        cites.append(citation(n, hit, quote))
-        parts.append(labelled(hit, " ".join(f"{plain(p.text)} [{n}]" for p in picked)))
+    for source in files:
+        lines = []
+        for i in (i for i in passages if hits[i].source == source):
+            n = len(cites) + 1
+            picked = sorted(chosen[i], key=lambda s: s.start)
+            hit = hits[i]
+            base = int(hit.meta.get("start", 0))
+            lo, hi = picked[0].start, picked[-1].end
+            cites.append(citation(n, hit, Quote(hit.body[lo - base : hi - base], lo, hi)))
+            lines += [f"{plain(p.text)} [{n}]" for p in picked]
+        first = next(i for i in passages if hits[i].source == source)
+        parts.append(labelled(hits[first], " ".join(lines)))
     return "\n\n".join(parts), cites
 
 

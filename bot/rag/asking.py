@@ -63,7 +63,8 @@ _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
         "und der die das ist nicht ich ein eine mit für auf darf kann wenn wie oder sind bei ob".split()
     ),
     "fr": frozenset(
-        "le la les est une des pour que qui pas dans sur peut avec mon mes je ce une est-ce".split()
+        "le la les est une des pour que qui pas dans sur peut avec mon mes je ce une est-ce vos votre nos "
+        "notre sont être comment aux du".split()
     ),
     "es": frozenset(
         "el la los las es una para que por con del puedo mis como pero sobre qué cómo si".split()

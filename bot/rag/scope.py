@@ -104,11 +104,53 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
 ]
 
 
+# "What is the licence here?", "Can the dataset be used commercially?": the terms of a model,
+# dataset or repository the question does not name. Licences differ from one to the next, so
+# the sources (which speak of named ones) cannot say; quoting another's licence would mislead.
+_UNNAMED_THING = re.compile(
+    r"\blicen[cs]e\s+here\b|\bthe\s+(commercial\s+)?licen[cs]ing\b"
+    r"|\b((this|that|your|our)\s+(\w+\s+)?(model|models|software|app|tool)"
+    r"|(this|that|the|your|our)\s+(repo|repository|dataset|data\s?set|weights|checkpoints?|project|library|codebase))\b",
+    re.I,
+)
+_TERMS_ASK = re.compile(
+    r"\b(licen[cs](e|es|ed|ing)|commercial(ly)?|commersial|proprietary|terms of (use|service))\b", re.I
+)
+# ... unless the question says which licence it means
+_LICENCE_NAMED = re.compile(
+    r"\b(MIT|Apache|A?GPL|LGPL|BSD|CC[- ]?BY|CC0|Creative Commons|Open ?RAIL|non[- ]?commercial)", re.I
+)
+_PRODUCT_WORDS = frozenset(
+    """chatgpt gpt openai anthropic claude midjourney stable diffusion dall-e dalle sora suno udio
+    gemini copilot meta llama stability firefly adobe flux mistral""".split()
+)
+UNNAMED_TEXT = (
+    "Your question doesn't say which model, dataset or repository it is about, and licences differ "
+    "from one to the next, so I can't answer it from my sources. Ask again with its name, for "
+    'example: "Can I use Llama 3 commercially?"'
+)
+
+
+def names_something(question: str) -> bool:
+    """Whether the question names a product, a company or a licence: a known product word, or a
+    capitalised word other than the first of a sentence ("I" aside)."""
+    if _LICENCE_NAMED.search(question) or any(t in _PRODUCT_WORDS for t in tokens(question)):
+        return True
+    for sentence in re.split(r"(?<=[.!?？])\s+", question):
+        words = re.findall(r"[A-Za-z][\w'-]*", sentence)
+        if any(w[0].isupper() and w != "I" and not w.startswith("I'") for w in words[1:]):
+            return True
+    return False
+
+
 def uncovered(question: str) -> str | None:
-    """The message for a question about a neighbouring subject the sources do not cover."""
+    """The message for a question about a neighbouring subject the sources do not cover, or
+    about the licence of something it does not name."""
     for about, unless, message in UNCOVERED:
         if about.search(question) and not unless.search(question):
             return message
+    if _UNNAMED_THING.search(question) and _TERMS_ASK.search(question) and not names_something(question):
+        return UNNAMED_TEXT
     return None
 
 
