@@ -80,7 +80,9 @@ async def test_a_source_added_from_discord_is_indexed_and_then_cited(
     )
 
     final = final_edit(interaction)
-    assert final["content"] == "Added `freedonia-ai-music.md` and updated the index."
+    assert final["content"] == (
+        "Added `freedonia-ai-music.md` to this server's own sources and updated the index."
+    )
     assert "Added chunks**: " in embed_text(final["embed"])
 
     cog = AskCog(bot)
