@@ -6,12 +6,16 @@ Over the fixture knowledge, indexed once per session, with no model (extractive 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.build import build
+from bot.config import Settings
 from bot.core.errors import QuestionError
 from bot.core.types import Answer, AnswerDelta, Status
+from bot.index.embeddings import LocalEmbeddings
 from bot.rag.engine import NO_ANSWER_TEXT, OUT_OF_SCOPE_TEXT, Engine
 
 CHINA = "Can an AI-generated image be protected by copyright in China?"
@@ -117,3 +121,38 @@ async def test_the_streamed_answer_ends_with_the_same_answer_as_the_blocking_one
         blocking.citations,
     )
     assert final.latency_ms >= 0 and final.retrieved and final.context  # recorded for evaluation
+
+
+def test_the_best_articles_short_answer_comes_along_with_its_other_passages(
+    tmp_path: Path, local_embeddings: LocalEmbeddings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article's "In short" states its rule; a question matching a later section still gets it
+    in the passages the answer is drawn from (and a model would be given)."""
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    filler = "The parties argued at length about the fair's rules for entries and the judges' panel. " * 12
+    (kb / "zorland.md").write_text(
+        "---\ntitle: Zorland ruling on AI paintings\nurl: https://example.org/zorland\n"
+        "published: 2025-02-01\njurisdiction: US\nkind: case\n---\n"
+        "# Zorland ruling on AI paintings\n\n## In short\n\nIn 2025 a Zorland court held that "
+        "paintings made wholly by an AI system have no author, so no copyright protects them.\n\n"
+        f"## Background\n\n{filler}\n\n## Damages\n\nThe painter asked for damages of 9,000 crowns "
+        "for copies of the AI painting sold at the Zorland fair, and the court refused them.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+    search = parts.engine.retriever.search  # as in a large corpus: the short answer not among the hits
+
+    def without_lead(*args: Any, **kwargs: Any) -> list[Any]:
+        return [h for h in search(*args, **kwargs) if "In short" not in str(h.meta.get("headings"))]
+
+    monkeypatch.setattr(parts.engine.retriever, "search", without_lead)
+
+    result = parts.engine.answer("Did the painter get damages for the AI painting copies sold at the fair?")
+
+    assert result.status is Status.ANSWERED, result.answer
+    headings = [c["heading"] for c in result.context]
+    assert any("Damages" in h for h in headings)
+    assert any("In short" in h for h in headings)

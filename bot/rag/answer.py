@@ -140,7 +140,7 @@ STATUS_ASK = re.compile(
     re.I,
 )
 STATUS_HEADING = re.compile(r"\b(status|latest|what happened next|where (it|things) stand|update)", re.I)
-_LEAD_HEADING = re.compile(r"\bin short\b", re.I)
+LEAD_HEADING = re.compile(r"\bin short\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def score_sentences(
         # on the real dev set with this one).
         score = 0.65 * float(sim) + 0.35 * lexical + (0.05 if i == 0 else -0.01 * i)
         heading = str(hits[i].meta.get("headings", ""))
-        if _LEAD_HEADING.search(heading):
+        if LEAD_HEADING.search(heading):
             score += 0.06 if s.start == first_of[i] else 0.03
         if status_ask and STATUS_HEADING.search(heading):
             score += 0.08

@@ -317,6 +317,7 @@ class Engine:
                 retrieved=retrieved,
                 context=context_of(hits),
             )
+        strong = self._with_lead(retriever, strong)  # the best article's own short answer
         if answering.STATUS_ASK.search(asked.ask):  # "is it over?": where the matter stands
             strong = self._with_status(retriever, strong)
         if answering.asks_about_event(asked.ask):
@@ -350,6 +351,11 @@ class Engine:
         for source in list(dict.fromkeys(h.source for h in hits))[:n]:
             out += self._more_of(retriever, next(h for h in hits if h.source == source), out)
         return out
+
+    def _with_lead(self, retriever: HybridRetriever, hits: list[Hit]) -> list[Hit]:
+        """The passages, with the "In short" section of the best one's article added when missing."""
+        extra = self._more_of(retriever, hits[0], hits, answering.LEAD_HEADING)
+        return [*hits, *extra[:1]]
 
     def _with_status(self, retriever: HybridRetriever, hits: list[Hit]) -> list[Hit]:
         """The passages, with the Status section of the best one's article added when missing."""
