@@ -13,9 +13,10 @@ from unittest.mock import AsyncMock, MagicMock
 import discord
 import pytest
 
-from bot.build import build
+from bot.build import Parts, build
 from bot.config import Settings
 from bot.core.errors import SourceError
+from bot.discordbot.client import AnswerBot
 from bot.discordbot.cogs.admin import AdminCog
 from bot.discordbot.errors import UserFacingError
 from bot.discordbot.rendering import answer_text, citation_entry
@@ -195,6 +196,15 @@ def upload(name: str, text: str) -> MagicMock:
     return file
 
 
+def served(settings: Settings, embeddings: LocalEmbeddings) -> tuple[Parts, AnswerBot, AdminCog]:
+    """The parts as the bot builds them, the shared sources indexed, and a bot with its admin cog."""
+    parts = build(settings, embeddings=embeddings)
+    parts.indexer.reindex()
+    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
+    bot.index_runner.interval = 0.0
+    return parts, bot, AdminCog(bot)
+
+
 def note_meta(title: str) -> dict[str, str]:
     return {
         "title": title, "url": "https://example.org/note", "publisher": "Server admins",
@@ -205,11 +215,7 @@ def note_meta(title: str) -> dict[str, str]:
 async def test_two_servers_each_see_their_own_additions_and_the_base_only(
     settings: Settings, local_embeddings: LocalEmbeddings
 ) -> None:
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
-    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
-    bot.index_runner.interval = 0.0
-    cog = AdminCog(bot)
+    parts, bot, cog = served(settings, local_embeddings)
     alpha = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
     beta = make_interaction(bot, guild_id=BETA, manage_guild=True)
 
@@ -242,11 +248,7 @@ async def test_two_servers_each_see_their_own_additions_and_the_base_only(
 async def test_a_server_admin_cannot_remove_a_shared_source_or_another_servers(
     settings: Settings, local_embeddings: LocalEmbeddings
 ) -> None:
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
-    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
-    bot.index_runner.interval = 0.0
-    cog = AdminCog(bot)
+    parts, bot, cog = served(settings, local_embeddings)
     add_server_source(settings.knowledge_dir, BETA, "marrowby.md", BETA_NOTE)
     alpha = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
 
@@ -273,11 +275,7 @@ async def test_the_operator_changes_the_shared_sources(
     settings: Settings, local_embeddings: LocalEmbeddings
 ) -> None:
     settings = settings.model_copy(update={"shared_admin_guild_ids": [ALPHA]})
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
-    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
-    bot.index_runner.interval = 0.0
-    cog = AdminCog(bot)
+    parts, bot, cog = served(settings, local_embeddings)
     operator = make_interaction(bot, guild_id=ALPHA, manage_guild=True)
 
     await invoke(cog, "sources remove", operator, "uk-cdpa.md", shared=True)
@@ -345,11 +343,7 @@ def test_another_process_sees_a_servers_sources_for_that_server_only(
 async def test_list_and_stats_show_the_servers_own_sources_apart_from_the_shared(
     settings: Settings, local_embeddings: LocalEmbeddings
 ) -> None:
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
-    bot = make_bot(settings, engine=parts.engine, indexer=parts.indexer)
-    bot.index_runner.interval = 0.0
-    cog = AdminCog(bot)
+    _, bot, cog = served(settings, local_embeddings)
     await invoke(cog, "sources add", make_interaction(bot, guild_id=ALPHA, manage_guild=True),
                  upload("quillfeather.md", ALPHA_NOTE), **note_meta("Quillfeather"))  # fmt: skip
     shared = len(library.list_sources(settings.knowledge_dir))

@@ -85,8 +85,14 @@ class KnowledgeFolder:
         return list_sources(self.path, self.scope)
 
     def holds(self, name: str) -> bool:
-        """Whether this scope has a source of that name (as `sources()` shows it)."""
-        return any(s.path == name.strip() for s in self.sources())
+        """Whether this scope has a file of that name (as `sources()` shows it), without reading
+        every source's metadata to find out."""
+        try:
+            rel = check_name(name, for_new_file=False)
+        except SourceError:
+            return False
+        path = self.scope.folder(self.path).joinpath(*PurePosixPath(rel).parts)
+        return path.is_file() and self.scope.holds(self.path, path)
 
     def room(self, adding: int) -> None:
         """SourceError when adding `adding` bytes would pass a server's limits."""

@@ -49,9 +49,6 @@ class Scope:
             return not rel or rel[0] != SERVERS_FOLDER
         return rel[:2] == (SERVERS_FOLDER, str(self.guild_id))
 
-    def label(self) -> str:
-        return "shared sources" if self.guild_id is None else "this server's sources"
-
 
 BASE = Scope()
 

@@ -185,7 +185,7 @@ class AdminCog(commands.Cog):
         own, shared, own_stats, shared_stats = await asyncio.gather(
             asyncio.to_thread(self.bot.library.for_scope(server).sources),
             asyncio.to_thread(self.bot.library.sources),
-            asyncio.to_thread(self.bot.indexer.for_scope(server).stats),
+            asyncio.to_thread(self.bot.runner_for(server).indexer.stats),
             asyncio.to_thread(self.bot.indexer.stats),
         )
         summary = sources_summary(len(own), own_stats, len(shared), shared_stats)
@@ -241,7 +241,7 @@ class AdminCog(commands.Cog):
             asyncio.to_thread(self.bot.indexer.stats),
             asyncio.to_thread(self.bot.feedback.counts),
             asyncio.to_thread(self.bot.library.sources),
-            asyncio.to_thread(self.bot.indexer.for_scope(server).stats),
+            asyncio.to_thread(self.bot.runner_for(server).indexer.stats),
             asyncio.to_thread(self.bot.library.for_scope(server).sources),
         )
         schedule = self.bot.schedule.describe() if self.bot.schedule is not None else None
