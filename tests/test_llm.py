@@ -9,7 +9,9 @@ import pytest
 
 from bot.core.types import Answer, AnswerDelta, Status, Turn
 from bot.eval.evaluate import QuoteChecker
+from bot.index.indexer import Indexer
 from bot.rag.engine import MODEL_UNAVAILABLE_NOTE, PERSONAL_REFERRAL, Engine
+from tests.helpers import article
 from tests.llm_server import LLMServer, Reply
 
 QUESTION = "Can an AI-generated image be protected by copyright in China?"
@@ -227,3 +229,23 @@ def test_a_personal_dispute_opens_with_a_referral_to_a_lawyer(llm_engine: Engine
     assert result.status is Status.ANSWERED
     assert result.answer.startswith(PERSONAL_REFERRAL)
     assert result.answer.rstrip().endswith("[1].")
+
+
+def test_the_model_reads_the_whole_of_the_best_article_not_only_the_passages_that_matched(
+    llm_engine: Engine, llm: LLMServer, kb: Path
+) -> None:
+    sections = {
+        "What happened": "Ms Zephyr, a songwriter, found that the Quill app sang her lyrics back to users. ",
+        "The claim": "She claimed that Quill had copied her lyrics into its training data without a licence. ",
+        "Damages": "The court ordered Quill to pay Zephyr 12,345 euros and to stop using the lyrics. ",
+        "Appeal": "Quill lodged an appeal to the regional court, which has not yet been heard. ",
+    }
+    body = "\n\n".join(f"## {heading}\n\n{text * 8}" for heading, text in sections.items())
+    article(kb, "de-zephyr-v-quill.md", title="Zephyr v. Quill (Germany, 2025)", published="2025-03-01",
+            jurisdiction="DE", body=body)  # fmt: skip
+    Indexer(llm_engine.settings, embeddings=llm_engine.embeddings).reindex()
+
+    llm_engine.answer("Did Zephyr win her lyrics case against Quill?")
+
+    prompt = llm.requests[-1]["messages"][-1]["content"]
+    assert all(text.strip() in prompt for text in sections.values())  # each section, matched or not

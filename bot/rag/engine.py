@@ -48,6 +48,12 @@ QUESTION_FLOOR = 0.58
 # Below this, with no word of our subject in the question, the question is not for us.
 TOPIC_FLOOR = 0.30
 PASSAGES = 10
+# The model reads the passages and the rest of the best articles (an article's answer is often
+# spread over its sections): on the real dev set the key facts in what it reads rose from 0.755
+# to 0.791 with one article, 0.823 with two, 0.844 with three, for 14k characters on average
+# with two. An extractive answer still quotes only the passages: given the whole articles it
+# quoted the best one's background and lost facts (0.542 -> 0.530).
+MODEL_ARTICLES = 2
 # Retrievers kept for servers with sources of their own (each holds its server's chunks).
 SERVER_RETRIEVERS = 64
 MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
@@ -78,7 +84,8 @@ class _Prepared:
     """A question that passed the checks, with the passages to answer from."""
 
     question: str
-    hits: list[Hit]
+    hits: list[Hit]  # the passages an extractive answer quotes from
+    context: list[Hit]  # what the model reads: those passages, then the rest of the best articles
     retrieved: list[str]  # sources of all retrieved passages, in rank order
     asked: asking.Ask
     retriever: HybridRetriever  # the shared base's, or the base's and the asking server's
@@ -203,7 +210,7 @@ class Engine:
         if isinstance(prepared, Answer):
             yield self._finish(prepared, started)
             return
-        text, hits = prepared.question, prepared.hits
+        text, hits = prepared.question, prepared.context
         llm = self._streaming_llm()
         if llm is None:
             yield self._finish(await asyncio.to_thread(self._extractive, prepared), started, prepared)
@@ -326,7 +333,8 @@ class Engine:
             about = answering.unreported_event(asked.ask, articles)
             if about is not None:
                 return self._unreported(retriever, text, asked, articles, retrieved, about)
-        return _Prepared(text, strong, retrieved, asked, retriever)
+        reads = self._articles(retriever, strong, MODEL_ARTICLES)
+        return _Prepared(text, strong, reads, retrieved, asked, retriever)
 
     def _rewrite(self, asked: asking.Ask, history: Sequence[Turn]) -> str:
         """With a model, a follow-up or a question in another language rewritten as one standalone
@@ -420,7 +428,7 @@ class Engine:
         return Answer(question, Status.ANSWERED, text, "extractive", cites, note=note)
 
     def _verified(self, prepared: _Prepared, reply: str) -> Answer:
-        question, hits, asked = prepared.question, prepared.hits, prepared.asked
+        question, hits, asked = prepared.question, prepared.context, prepared.asked
         text, cites, not_covered = answering.verify(reply, hits)
         if not cites:
             log.info("The model's answer had no valid citation%s", " (it said so)" if not_covered else "")
@@ -450,7 +458,7 @@ class Engine:
     def _finish(result: Answer, started: float, prepared: _Prepared | None = None) -> Answer:
         if prepared is not None:
             result.retrieved = prepared.retrieved
-            result.context = context_of(prepared.hits)
+            result.context = context_of(prepared.context)
         result.latency_ms = round((time.perf_counter() - started) * 1000)
         return result
 
