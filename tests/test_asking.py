@@ -100,7 +100,7 @@ def test_links_and_mentions_are_not_part_of_the_ask() -> None:
             {"work", "author", "protected"},
         ),
         ("Puis-je vendre des images générées par l'IA ?", "fr", {"sell", "images", "generated"}),
-        ("Comment protéger vos œuvres de l’IA ?", "fr", {"AI", "work"}),
+        ("Comment protéger vos œuvres de l’IA ?", "fr", {"AI", "works"}),
         ("¿Puedo vender imágenes generadas por IA para mi tienda?", "es", {"AI", "images"}),
         ("AI生成的图片有版权吗？", "zh", {"copyright", "image", "generated"}),
         ("AIで生成した画像に著作権はありますか？", "ja", {"copyright", "image", "generated"}),
@@ -115,6 +115,12 @@ def test_questions_in_other_languages_are_recognised_with_english_terms(
     assert terms <= set(asked.english_terms)
     # retrieval searches the English sources with the English terms added
     assert all(term in asked.query for term in terms)
+
+
+def test_a_foreign_legal_phrase_is_translated_whole_not_word_by_word() -> None:
+    asked = read("¿Hasta qué punto tenemos protección de derechos de imagen frente a la IA?")
+    assert "likeness personality rights" in asked.english_terms  # image rights: a person's likeness
+    assert "image" not in asked.english_terms and "rights copyright" not in asked.english_terms
 
 
 @pytest.mark.parametrize(

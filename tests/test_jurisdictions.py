@@ -38,6 +38,20 @@ def test_a_question_names_its_jurisdictions_in_words_codes_or_chinese() -> None:
     assert jurisdictions.jurisdictions_in("can you help us with this") == set()
 
 
+@pytest.mark.parametrize(
+    ("question", "codes"),
+    [
+        ("¿Es legal usar obras protegidas para entrenar IA generativa en Europa?", {"EU"}),
+        ("L'IA est-elle protégée aux États-Unis ou au Royaume-Uni ?", {"US", "UK"}),
+        ("Ist KI-Kunst in Deutschland geschützt?", {"DE"}),
+        ("米国ではAIの画像に著作権はありますか", {"US"}),
+        ("미국과 중국의 AI 저작권", {"US", "CN"}),
+    ],
+)
+def test_a_question_in_another_language_names_its_jurisdictions_too(question: str, codes: set[str]) -> None:
+    assert jurisdictions.jurisdictions_in(question) == codes
+
+
 def test_every_jurisdiction_of_the_knowledge_folder_has_a_name_for_the_picker() -> None:
     codes = {s.jurisdiction for s in list_sources(KNOWLEDGE) if s.jurisdiction}
     assert codes

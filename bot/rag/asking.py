@@ -105,6 +105,37 @@ GLOSSARY: dict[str, str] = {
     "저작권": "copyright", "인공지능": "AI", "생성": "generated", "학습": "training", "이미지": "image",
     "프롬프트": "prompt", "목소리": "voice", "판결": "ruling", "소송": "lawsuit", "등록": "registration",
     "作者": "author", "归": "owns", "歸": "owns", "保护": "protected", "保護": "protected",
+    "侵权": "infringement", "侵權": "infringement", "侵害": "infringement", "침해": "infringement",
+    "著作物": "copyrighted works", "저작물": "copyrighted works", "利用": "use", "使用": "use",
+    "出力": "output", "输出": "output", "결과물": "output", "创作": "creative", "創作": "creative",
+    "창작": "creative", "창작물": "creative work", "条件": "conditions", "登记": "registration",
+    "登録": "registration", "商业": "commercial", "상업": "commercial", "判例": "case ruling",
+    "法院": "court", "裁判所": "court", "법원": "court", "新闻": "news", "ニュース": "news", "뉴스": "news",
+    "기사": "article", "音乐": "music", "音楽": "music", "음악": "music", "歌词": "lyrics", "歌詞": "lyrics",
+    "가사": "lyrics", "肖像": "likeness portrait", "人格权": "personality rights", "퍼블리시티": "publicity",
+    "数据": "data", "データ": "data", "데이터": "data", "爬取": "scraping", "スクレイピング": "scraping",
+    "合法": "legal", "违法": "illegal", "違法": "illegal", "불법": "illegal", "许可": "licence",
+    "許諾": "licence", "라이선스": "licence", "授权": "licence", "标识": "labelling", "表示": "labelling",
+    "표시": "labelling", "深度伪造": "deepfake", "ディープフェイク": "deepfake", "딥페이크": "deepfake",
+    # European languages, more
+    "rechte": "rights", "recht am eigenen bild": "likeness personality rights", "persönlichkeitsrecht":
+    "personality rights likeness", "droit à l'image": "likeness personality rights",
+    "derecho a la propia imagen": "likeness personality rights", "derechos de imagen": "likeness personality rights",
+    "diritto all'immagine": "likeness personality rights", "direito de imagem": "likeness personality rights",
+    "urheberrechtsverletzung": "copyright infringement", "verletzung": "infringement", "contrefaçon":
+    "infringement", "infraction": "infringement", "infracción": "infringement", "violazione": "infringement",
+    "violação": "infringement", "daten": "data", "données": "data", "datos": "data", "dati": "data",
+    "dados": "data", "entraîner": "train", "addestramento": "training", "treinamento": "training",
+    "treinar": "train", "empêcher": "opt out prevent", "interdire": "opt out prevent", "widerspruch":
+    "opt-out", "opt-out": "opt-out", "voces": "voices", "stimmen": "voices", "caras": "faces likeness",
+    "visages": "faces likeness", "gesichter": "faces likeness", "contenus": "content", "inhalte": "content",
+    "contenidos": "content", "obras": "works", "œuvres": "works", "oeuvres": "works", "werke": "works",
+    "opere": "works", "protegidas": "protected", "geschützte": "protected", "protégées": "protected",
+    "musique": "music", "música": "music", "musica": "music", "paroles": "lyrics", "letras": "lyrics",
+    "liedtexte": "lyrics", "licence": "licence", "licencia": "licence", "licenza": "licence",
+    "commercial": "commercial", "comercial": "commercial", "commerciale": "commercial",
+    "propriétaire": "owner owns", "propietario": "owner owns", "eigentümer": "owner owns",
+    "titulaire": "owner owns", "enregistrer": "register", "registrar": "register", "registrieren": "register",
 }  # fmt: skip
 _CJK_LANG = (
     ("ja", re.compile(r"[\u3040-\u30ff]")),
@@ -203,10 +234,13 @@ def english_terms(text: str) -> list[str]:
     """English for the key terms of a question in another language (from a small glossary)."""
     lowered = text.lower()
     found: list[str] = []
-    for term, english in GLOSSARY.items():
+    # Longest first, each match blanked out: "derechos de imagen" is likeness, not "rights" and "image".
+    for term in sorted(GLOSSARY, key=len, reverse=True):
         if term.isascii() or term.startswith("d'"):
-            if re.search(rf"(?<![\w']){re.escape(term)}(?!\w)", lowered):
-                found.append(english)
-        elif term in lowered:
-            found.append(english)
+            pattern = re.compile(rf"(?<![\w']){re.escape(term)}(?!\w)")
+        else:
+            pattern = re.compile(re.escape(term))
+        if pattern.search(lowered):
+            found.append(GLOSSARY[term])
+            lowered = pattern.sub(" ", lowered)
     return list(dict.fromkeys(found))
