@@ -76,6 +76,14 @@ def test_a_short_last_question_keeps_the_sentence_it_needs() -> None:
     assert asked.ask == "I made a picture with Midjourney and want to sell it on Etsy. Who owns it?"
 
 
+def test_a_short_question_whose_subject_follows_it_takes_the_sentences_after() -> None:
+    asked = read(
+        "So this is a straight-up win for Anthropic, right? They pay a penalty for pirating ebooks "
+        "and get a ruling that they can train on books. Madness."
+    )
+    assert "pirating ebooks" in asked.ask and "Madness" not in asked.ask
+
+
 def test_a_follow_up_that_leans_back_takes_the_sentence_before_it() -> None:
     asked = read("Can AI images be copyrighted in the US? And what about the UK?")
     assert asked.ask == "Can AI images be copyrighted in the US? And what about the UK?"

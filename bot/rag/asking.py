@@ -209,7 +209,12 @@ def _ask_of(parts: list[str]) -> str:
         if len(tokens(" ".join(chosen))) >= MIN_ASK_TOKENS and not _LEANS_BACK.match(chosen[0]):
             break
         start -= 1
-    return " ".join(parts[start : last + 1])
+    end = last + 1
+    # "Is this a win for Anthropic, right? They paid for pirating ebooks and ...": a short question
+    # whose subject is told after it takes the sentences that follow.
+    while end < len(parts) and end - last <= 2 and len(tokens(" ".join(parts[start:end]))) < MIN_ASK_TOKENS:
+        end += 1
+    return " ".join(parts[start:end])
 
 
 def language_of(text: str) -> str:
