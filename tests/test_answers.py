@@ -168,3 +168,27 @@ def test_a_question_in_japanese_is_answered_on_its_english_terms_not_on_quoted_n
     idf = {"著作": 6.0, "作権": 6.0, "著": 5.0, "作": 3.0, "権": 5.0, "voice": 4.0, "copyright": 1.5}
     best = score_sentences(asked.query, [named, voice], local_embeddings, idf)[0]
     assert best.hit == 1
+
+
+def test_an_articles_yes_or_no_is_quoted_only_where_it_answers_the_question(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    best = passage(
+        1,
+        "Yes: under the terms of the service, users own the images they generate with it.",
+        "knowledge/terms.md",
+        0,
+    )
+    other = passage(
+        2,
+        "No for prompts alone: users do not own as authors the images they generate from prompts alone, the Office said.",
+        "knowledge/report.md",
+        0,
+    )
+    text, cites = extractive("Do users own the images they generate?", [best, other], local_embeddings, {})
+    assert "Yes: under the terms" in text  # the best article's verdict answers this question
+    assert "No for prompts alone" not in text and "Users do not own as authors the images" in text
+    assert all(c.quote in h.body for c, h in zip(cites, [best, other], strict=True))
+
+    text, _ = extractive("Why do users own the images they generate?", [best, other], local_embeddings, {})
+    assert "Yes:" not in text and "Under the terms of the service, users own" in text  # no yes to a why

@@ -141,6 +141,23 @@ STATUS_ASK = re.compile(
 )
 STATUS_HEADING = re.compile(r"\b(status|latest|what happened next|where (it|things) stand|update)", re.I)
 LEAD_HEADING = re.compile(r"\bin short\b", re.I)
+# The verdict that opens an article's short answer ("Yes:", "No, not in the US:", "Partly
+# settled:") answers the question the article was written for. Quoted for another question it
+# reads as the answer to that one ("Is my comment protected? -- No for prompts alone: ..."), so
+# it is kept only in the best article's sentences and for a question that can be answered yes or
+# no; elsewhere the sentence is quoted from after its colon.
+VERDICT = re.compile(
+    r"\W*(yes|no|partly|only sometimes|it depends|usually|not)\b[^:.\n]{0,80}:\s+(?=\S)", re.I
+)
+_OPEN_QUESTION = re.compile(r"\W*(why|how|what|who|whom|whose|when|where|which)\b", re.I)
+
+
+def without_verdict(sentence: Sentence) -> Sentence:
+    """The sentence from after its opening verdict ("Yes: under ..." -> "under ...")."""
+    found = VERDICT.match(sentence.text)
+    if not found:
+        return sentence
+    return Sentence(sentence.text[found.end() :], sentence.start + found.end(), sentence.end)
 
 
 @dataclass(frozen=True)
@@ -236,6 +253,9 @@ def extractive(
         chosen[i] = [*picked, s]
         seen.append(words)
         count += 1
+    for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
+        if hits[i].source != hits[0].source or _OPEN_QUESTION.match(question):
+            chosen[i] = [without_verdict(p) for p in picked]
     # files in the order of their best sentence; a file's passages in the order of the file
     files = list(dict.fromkeys(hits[c.hit].source for c in scored if c.hit in chosen))
     passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), min(s.start for s in chosen[i])))
@@ -250,10 +270,14 @@ def extractive(
             base = int(hit.meta.get("start", 0))
             lo, hi = picked[0].start, picked[-1].end
             cites.append(citation(n, hit, Quote(hit.body[lo - base : hi - base], lo, hi)))
-            lines += [f"{plain(p.text)} [{n}]" for p in picked]
+            lines += [f"{_capitalised(plain(p.text))} [{n}]" for p in picked]
         first = next(i for i in passages if hits[i].source == source)
         parts.append(labelled(hits[first], " ".join(lines)))
     return "\n\n".join(parts), cites
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 # -- events the sources do not report ----------------------------------------------------------
