@@ -156,16 +156,16 @@ TABLE: tuple[Jurisdiction, ...] = (
     Jurisdiction("IN", "India", "India", ("india", "indian", "delhi", "印度", "inde", "indien", "インド")),
     Jurisdiction("CA", "Canada", "Canada", ("canada", "canadian", "cipo", "加拿大")),
     Jurisdiction("AU", "Australia", "Australia", ("australia", "australian", "aussie", "澳大利亚")),
-    Jurisdiction("SG", "Singapore", "Singapore"),
+    Jurisdiction("SG", "Singapore", "Singapore", ("singapore", "新加坡")),
     Jurisdiction("INTL", "International", ""),
-    Jurisdiction("IE", "Ireland", "Ireland", offered=False),
-    Jurisdiction("NZ", "New Zealand", "New Zealand", offered=False),
-    Jurisdiction("HK", "Hong Kong", "Hong Kong", offered=False),
-    Jurisdiction("ZA", "South Africa", "South Africa", offered=False),
+    Jurisdiction("IE", "Ireland", "Ireland", ("ireland", "irish"), offered=False),
+    Jurisdiction("NZ", "New Zealand", "New Zealand", ("new zealand",), offered=False),
+    Jurisdiction("HK", "Hong Kong", "Hong Kong", ("hong kong", "香港"), offered=False),
+    Jurisdiction("ZA", "South Africa", "South Africa", ("south africa",), offered=False),
     Jurisdiction(
         "BR", "Brazil", "Brazil", ("brazil", "brazilian", "brasil", "brésil", "brasilien"), offered=False
     ),
-    Jurisdiction("IL", "Israel", "Israel", offered=False),
+    Jurisdiction("IL", "Israel", "Israel", ("israel", "israeli"), offered=False),
     Jurisdiction("IT", "Italy", "Italy", ("italy", "italian", "italia", "italie", "italien"), offered=False),
 )
 BY_CODE = {j.code: j for j in TABLE}

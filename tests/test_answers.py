@@ -12,7 +12,7 @@ from bot.core.types import DISCLAIMER, Status
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
 from bot.rag import asking
-from bot.rag.answer import extractive, score_sentences, verify
+from bot.rag.answer import extractive, labelled, score_sentences, verify
 from bot.rag.engine import Engine
 from bot.rag.retriever import Hit
 
@@ -192,3 +192,15 @@ def test_an_articles_yes_or_no_is_quoted_only_where_it_answers_the_question(
 
     text, _ = extractive("Why do users own the images they generate?", [best, other], local_embeddings, {})
     assert "Yes:" not in text and "Under the terms of the service, users own" in text  # no yes to a why
+
+
+def test_a_quote_that_gives_its_own_dates_is_labelled_with_the_place_alone() -> None:
+    old = hit(1, "x")
+    old.meta["published"] = "2015-10-16"
+    assert labelled(old, "Judge Alsup ruled in June 2025 that training was fair use.").startswith("US: Judge")
+    assert labelled(old, "The court ruled that scanning books was fair use.").startswith(
+        "US, 2015: The court"
+    )
+    assert labelled(old, "In Israel, the ministry said training is generally permitted.").startswith(
+        "In Israel"
+    )

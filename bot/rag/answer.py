@@ -401,18 +401,23 @@ WHERE_LABEL = re.compile(r"^[A-Z][A-Za-z ]{1,20}(?:, \d{4})?: ")
 def labelled(hit: Hit, text: str) -> str:
     """Quoted text, opened with where its rule comes from ("US, 2025: ...") unless it says so
     itself: "Canada's Supreme Court ..." quoted from an article on a US case is not a US rule."""
-    label = "" if jurisdictions.jurisdictions_in(text) else where_from(hit)
+    label = "" if jurisdictions.jurisdictions_in(text) else where_from(hit, dated=bool(_YEAR.search(text)))
     return f"{label}: {text}" if label else text
 
 
-def where_from(hit: Hit) -> str:
+_YEAR = re.compile(r"\b(1[89]|20)\d\d\b")
+
+
+def where_from(hit: Hit, *, dated: bool = False) -> str:
     """Where and when a passage's rule comes from, for the start of a quoted line: "China, 2023".
-    Empty for sources about no one jurisdiction (overviews, worldwide platform terms)."""
+    Empty for sources about no one jurisdiction (overviews, worldwide platform terms). For text
+    that gives its own dates, the place alone: the source's year would contradict them ("US,
+    2015: ... in June 2025 ...", from an article on a 2015 case that reports a later one)."""
     name = jurisdictions.label(str(hit.meta.get("jurisdiction", "")))
     if not name:
         return ""
     year = str(hit.meta.get("published", ""))[:4]
-    return f"{name}, {year}" if year.isdigit() else name
+    return f"{name}, {year}" if year.isdigit() and not dated else name
 
 
 # -- LLM -------------------------------------------------------------------------------------
