@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from chromadb.api import ClientAPI
+from chromadb.api.collection_configuration import CreateCollectionConfiguration
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
 from langchain_classic.indexes._sql_record_manager import UpsertionRecord
@@ -38,6 +39,10 @@ from bot.knowledge.scopes import BASE, Scope
 log = logging.getLogger(__name__)
 
 FILES_PER_BATCH = 8
+# Chroma's graph search looks at ef_search candidates (10 by default): with 24 neighbours asked
+# for, it returned a different, approximate set from one process to the next, so the same
+# question could get different passages. 200 makes the search practically exact at this size.
+HNSW: CreateCollectionConfiguration = {"hnsw": {"space": "cosine", "ef_search": 200}}
 ProgressFn = Callable[[Progress], None]
 
 
@@ -213,9 +218,7 @@ class Indexer:
         report = ReindexReport(full=True)
         self._drop_orphans(keep=old.active if old else None)
         name = f"{self.settings.collection_prefix}_{time.strftime('%Y%m%d%H%M%S')}_{secrets.token_hex(3)}"
-        self.client.create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
+        self.client.create_collection(name, configuration=HNSW, embedding_function=None)
         records = self._records(name)
         vectors = self._vectors(name)
         self._index_batches(texts, records, vectors, report, progress)
