@@ -168,7 +168,53 @@ TABLE: tuple[Jurisdiction, ...] = (
     Jurisdiction("IL", "Israel", "Israel", ("israel", "israeli"), offered=False),
     Jurisdiction("IT", "Italy", "Italy", ("italy", "italian", "italia", "italie", "italien"), offered=False),
 )
-BY_CODE = {j.code: j for j in TABLE}
+# Countries the sources have no article of their own on, so that a question naming one is
+# known to ask about a place whose rule the sources may not give.
+OTHERS: tuple[Jurisdiction, ...] = tuple(
+    Jurisdiction(code, name, name, words, offered=False)
+    for code, name, words in (
+        ("ES", "Spain", ("spain", "españa", "espagne", "spanien")),
+        ("NL", "the Netherlands", ("netherlands", "dutch", "holland", "nederland")),
+        ("BE", "Belgium", ("belgium", "belgique", "belgië")),
+        ("AT", "Austria", ("austria", "österreich", "autriche")),
+        ("PT", "Portugal", ("portugal",)),
+        ("PL", "Poland", ("poland", "polska", "pologne")),
+        ("SE", "Sweden", ("sweden", "swedish", "sverige", "suède")),
+        ("DK", "Denmark", ("denmark", "danish", "danmark")),
+        ("FI", "Finland", ("finland", "finnish", "suomi")),
+        ("GR", "Greece", ("greece", "greek")),
+        ("CZ", "Czechia", ("czechia", "czech republic")),
+        ("HU", "Hungary", ("hungary", "hungarian")),
+        ("RO", "Romania", ("romania", "romanian")),
+        ("CH", "Switzerland", ("switzerland", "swiss", "schweiz", "suisse")),
+        ("NO", "Norway", ("norway", "norwegian", "norge")),
+        ("MX", "Mexico", ("mexico", "méxico", "mexican", "mexique")),
+        ("AR", "Argentina", ("argentina", "argentine")),
+        ("CL", "Chile", ("chile", "chilean")),
+        ("CO", "Colombia", ("colombia", "colombian")),
+        ("RU", "Russia", ("russia", "russian", "россия")),
+        ("UA", "Ukraine", ("ukraine", "ukrainian")),
+        ("TR", "Turkey", ("turkey", "türkiye", "turkish")),
+        ("NG", "Nigeria", ("nigeria", "nigerian")),
+        ("KE", "Kenya", ("kenya", "kenyan")),
+        ("EG", "Egypt", ("egypt", "egyptian")),
+        ("AE", "the United Arab Emirates", ("uae", "united arab emirates", "dubai")),
+        ("SA", "Saudi Arabia", ("saudi arabia", "saudi")),
+        ("PK", "Pakistan", ("pakistan", "pakistani")),
+        ("ID", "Indonesia", ("indonesia", "indonesian")),
+        ("MY", "Malaysia", ("malaysia", "malaysian")),
+        ("TH", "Thailand", ("thailand", "thai")),
+        ("VN", "Vietnam", ("vietnam", "vietnamese", "việt nam")),
+        ("PH", "the Philippines", ("philippines", "filipino")),
+        ("TW", "Taiwan", ("taiwan", "taiwanese", "台灣", "台湾")),
+    )
+)
+# Member states of the European Union: the EU's rules (the AI Act, the DSM Directive, the
+# CJEU's case law) apply there beside their own.
+EU_MEMBERS = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+)
+BY_CODE = {j.code: j for j in (*TABLE, *OTHERS)}
 OFFERED = tuple(j.code for j in TABLE if j.offered)
 
 # What a code looks like: "US", "EU", "INTL", "US-CA".
@@ -226,7 +272,7 @@ def jurisdictions_in(question: str) -> set[str]:
     """Jurisdiction codes a question names ("does China protect AI images but the US not?")."""
     lowered = " " + re.sub(r"[^\w.\u3040-\u9fff\uac00-\ud7af]+", " ", question.lower()) + " "
     found = {code for code, pattern in _UPPER_CODES.items() if pattern.search(question)}
-    for jurisdiction in TABLE:
+    for jurisdiction in (*TABLE, *OTHERS):
         for word in jurisdiction.words:
             if CJK.search(word):
                 if word in lowered:

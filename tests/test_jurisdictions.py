@@ -46,6 +46,7 @@ def test_a_question_names_its_jurisdictions_in_words_codes_or_chinese() -> None:
         ("Ist KI-Kunst in Deutschland geschützt?", {"DE"}),
         ("米国ではAIの画像に著作権はありますか", {"US"}),
         ("미국과 중국의 AI 저작권", {"US", "CN"}),
+        ("Can AI images be copyrighted in Mexico or Spain?", {"MX", "ES"}),  # no article of their own
     ],
 )
 def test_a_question_in_another_language_names_its_jurisdictions_too(question: str, codes: set[str]) -> None:

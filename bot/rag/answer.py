@@ -141,6 +141,9 @@ STATUS_ASK = re.compile(
 )
 STATUS_HEADING = re.compile(r"\b(status|latest|what happened next|where (it|things) stand|update)", re.I)
 LEAD_HEADING = re.compile(r"\bin short\b", re.I)
+# For a question that names places: sentences from sources of those places rise by this much,
+# sentences from sources of other places (overviews aside) fall by it.
+PLACE_BONUS = 0.05
 # The verdict that opens an article's short answer ("Yes:", "No, not in the US:", "Partly
 # settled:") answers the question the article was written for. Quoted for another question it
 # reads as the answer to that one ("Is my comment protected? -- No for prompts alone: ..."), so
@@ -170,7 +173,11 @@ class Candidate:
 
 
 def score_sentences(
-    question: str, hits: Sequence[Hit], embeddings: Embeddings, idf: dict[str, float]
+    question: str,
+    hits: Sequence[Hit],
+    embeddings: Embeddings,
+    idf: dict[str, float],
+    places: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Every quotable sentence of the passages, best first.
 
@@ -215,20 +222,32 @@ def score_sentences(
             score += 0.08
         if _LEANS_BACK.match(plain(s.text)):
             score -= 0.08
+        if places:  # a question about France is answered with France's (or the EU's) rule first
+            code = jurisdictions.normalise(hits[i].meta.get("jurisdiction"))
+            if code in places or places & jurisdictions.jurisdictions_in(s.text):
+                score += PLACE_BONUS
+            elif code != "INTL":
+                score -= PLACE_BONUS
         out.append(Candidate(score, i, s))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
 
 
 def extractive(
-    question: str, hits: Sequence[Hit], embeddings: Embeddings, idf: dict[str, float]
+    question: str,
+    hits: Sequence[Hit],
+    embeddings: Embeddings,
+    idf: dict[str, float],
+    *,
+    verdicts: bool = True,
+    places: frozenset[str] = frozenset(),
 ) -> tuple[str, list[Citation]]:
     """The most relevant sentences of the best passages, each followed by its [n].
 
     Several passages of one file may be quoted (an article's answer is often spread over its
     sections); they are cited one by one and shown together, in the file's order, in one
     paragraph under one label."""
-    scored = score_sentences(question, hits, embeddings, idf)
+    scored = score_sentences(question, hits, embeddings, idf, places)
     if not scored:
         return "", []
     best = scored[0].score
@@ -254,10 +273,19 @@ def extractive(
         seen.append(words)
         count += 1
     for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
-        if hits[i].source != hits[0].source or _OPEN_QUESTION.match(question):
+        if not verdicts or hits[i].source != hits[0].source or _OPEN_QUESTION.match(question):
             chosen[i] = [without_verdict(p) for p in picked]
-    # files in the order of their best sentence; a file's passages in the order of the file
+    # files in the order of their best sentence, those that speak for the places asked about
+    # first; a file's passages in the order of the file
     files = list(dict.fromkeys(hits[c.hit].source for c in scored if c.hit in chosen))
+    if places:
+        speaks = {
+            hits[i].source
+            for i, picked in chosen.items()
+            if jurisdictions.normalise(hits[i].meta.get("jurisdiction")) in places
+            or any(places & jurisdictions.jurisdictions_in(p.text) for p in picked)
+        }
+        files.sort(key=lambda source: source not in speaks)  # stable: best first within each
     passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), min(s.start for s in chosen[i])))
     parts: list[str] = []
     cites: list[Citation] = []
@@ -392,6 +420,22 @@ def latest(
     same = [c for c in candidates if hits[c.hit].source == top]
     status = [c for c in same if STATUS_HEADING.search(str(hits[c.hit].meta.get("headings", "")))]
     return (status or same or list(candidates))[0]
+
+
+def places_not_covered(named: set[str], cites: Sequence[Citation]) -> list[str]:
+    """The places a question names that no quoted passage speaks for: none of its sources is from
+    there (or, for an EU member state, from the EU) and no quote names it."""
+    missing = []
+    for code in sorted(named - {"INTL"}):
+        for cite in cites:
+            source = jurisdictions.normalise(cite.jurisdiction)
+            if source == code or (source == "EU" and code in jurisdictions.EU_MEMBERS):
+                break
+            if code in jurisdictions.jurisdictions_in(cite.quote):
+                break
+        else:
+            missing.append(jurisdictions.name(code))
+    return missing
 
 
 # The start of a quoted line that says where its rule comes from ("China, 2023: ").

@@ -27,7 +27,7 @@ from bot.core.questions import check_question
 from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
 from bot.index.embeddings import make_embeddings
-from bot.jurisdictions import jurisdictions_in, normalise
+from bot.jurisdictions import EU_MEMBERS, jurisdictions_in, normalise
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, scope
@@ -66,6 +66,7 @@ PERSONAL_REFERRAL = (
     "qualified lawyer where you live; many bar associations run referral services. In general, my "
     "sources say:"
 )
+ELSEWHERE_TEXT = "My sources have nothing specific to {places} on this. The nearest they have:"
 ENGLISH_SOURCES_NOTE = "My sources are in English, so this answer quotes them in English."
 
 NO_ANSWER_TEXT = (
@@ -281,6 +282,8 @@ class Engine:
         elif history:  # "and what about the US?" borrows the subject of the last turn
             query = f"{history[-1].question} {query}"
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
+        if named & EU_MEMBERS:  # the EU's rules apply in its member states
+            named = named | {"EU"}
         retriever = self.retriever_for(guild)
         try:
             hits = retriever.search(
@@ -416,11 +419,19 @@ class Engine:
     def _extractive(self, prepared: _Prepared, note: str = "") -> Answer:
         question, hits, asked = prepared.question, prepared.hits, prepared.asked
         idf = prepared.retriever.corpus().idf
-        text, cites = answering.extractive(asked.query, hits, self.embeddings, idf)
+        named = jurisdictions_in(asked.ask)
+        places = frozenset(named | ({"EU"} if named & EU_MEMBERS else set()))
+        text, cites = answering.extractive(asked.query, hits, self.embeddings, idf, places=places)
         if not cites:
             return Answer(
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
             )
+        missing = answering.places_not_covered(named, cites)
+        if missing:  # the nearest rules, without an article's "Yes:" written for another place
+            text, cites = answering.extractive(
+                asked.query, hits, self.embeddings, idf, verdicts=False, places=places
+            )
+            text = f"{ELSEWHERE_TEXT.format(places=' or '.join(missing))}\n\n{text}"
         if asked.personal:
             text = f"{PERSONAL_REFERRAL}\n\n{text}"
         if asked.language != "en":
