@@ -150,9 +150,9 @@ PLACE_BONUS = 0.05
 # it is kept only in the best article's sentences and for a question that can be answered yes or
 # no; elsewhere the sentence is quoted from after its colon.
 VERDICT = re.compile(
-    r"\W*(yes|no|partly|only sometimes|it depends|usually|not)\b[^:.\n]{0,80}:\s+(?=\S)", re.I
+    r"\A\W{0,5}(yes|no|partly|only sometimes|it depends|usually|not)\b[^:.\n]{0,80}:\s+(?=\S)", re.I
 )
-_OPEN_QUESTION = re.compile(r"\W*(why|how|what|who|whom|whose|when|where|which)\b", re.I)
+_OPEN_QUESTION = re.compile(r"\A\W{0,5}(why|how|what|who|whom|whose|when|where|which)\b", re.I)
 
 
 def without_verdict(sentence: Sentence) -> Sentence:
