@@ -12,6 +12,7 @@ from bot.core.types import Status
 from bot.index.embeddings import CountingEmbeddings
 from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
+from bot.rag.retriever import name_tokens
 
 DISTRACTORS = {
     f"court-{i}.md": f"# Ruling {i}\n\nThe court said that an AI-generated picture needs human creative choices "
@@ -105,3 +106,13 @@ def test_the_lexical_corpus_is_read_in_pages(engine: Engine, monkeypatch: pytest
     corpus = engine.retriever._load(engine.retriever.corpus().collection, generation=-1)
     count = engine.retriever.client.get_collection(corpus.collection).count()
     assert len(corpus.ids) == len(set(corpus.ids)) == count > 2
+
+
+def test_grammar_of_chinese_or_japanese_is_not_a_name() -> None:
+    """A rare name in a question lifts the passages that contain it; in a mostly English corpus
+    every Chinese or Japanese character is rare, so particles and single characters ("的", "は")
+    lifted whichever passage quoted Japanese or Chinese, whatever it was about."""
+    names = name_tokens("奥特曼的作品は著作権で保護されますか")
+    assert {"奥特", "特曼", "作品", "著作"} <= names
+    assert not {"的", "は", "で", "品は", "権で"} & names
+    assert "zorblatt" in name_tokens("Did the court in Zorblatt v. Quenmore rule?")

@@ -23,7 +23,7 @@ from rank_bm25 import BM25Okapi
 
 from bot.config import Settings
 from bot.core.errors import IndexNotReady
-from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, tokens
+from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, CJK, tokens
 from bot.index import store
 from bot.jurisdictions import normalise
 from bot.knowledge.loader import QUESTION_RECORD
@@ -45,6 +45,7 @@ QUESTION_CANDIDATES = 8
 QUESTION_MIN = 0.65
 _CHUNKS_ONLY: dict[str, Any] = {"record": {"$ne": QUESTION_RECORD}}
 _SQUASH = re.compile(r"[\W_]+")
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
 _NAME_WORD = re.compile(r"\b[A-Z][\w'-]*")
 _CASE_NAME_NEXT = re.compile(r"(?<!\s)\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
 
@@ -428,8 +429,19 @@ def name_tokens(query: str) -> set[str]:
         )
         if not starts_sentence or _CASE_NAME_NEXT.match(query, match.end()):
             out.update(tokens(match.group(0)))
-    out.update(t for t in tokens(query) if any(c.isdigit() for c in t) or not t.isascii())
+    out.update(t for t in tokens(query) if any(c.isdigit() for c in t) or (not t.isascii() and _cjk_name(t)))
     return out
+
+
+def _cjk_name(token: str) -> bool:
+    """Whether a token of Chinese, Japanese or Korean can be part of a name: two characters
+    without hiragana. Single characters and kana grammar ("的", "は", "に著") are rare in a
+    mostly English corpus, so they counted as rare names and lifted any passage that quotes
+    Japanese or Chinese: a Chinese question about who owns an AI work put the Japanese
+    statute first, on "的" and "作品"."""
+    if not CJK.search(token):
+        return True  # accented Latin and other scripts: as before
+    return len(token) > 1 and not _HIRAGANA.search(token)
 
 
 def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None = None) -> list[Hit]:
