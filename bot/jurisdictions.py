@@ -215,6 +215,13 @@ EU_MEMBERS = frozenset(
     "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
 )
 BY_CODE = {j.code: j for j in (*TABLE, *OTHERS)}
+
+
+def with_eu(codes: set[str]) -> set[str]:
+    """The codes, with the EU's added when one is a member state (its rules apply there too)."""
+    return codes | {"EU"} if codes & EU_MEMBERS else set(codes)
+
+
 OFFERED = tuple(j.code for j in TABLE if j.offered)
 
 # What a code looks like: "US", "EU", "INTL", "US-CA".

@@ -425,17 +425,15 @@ def latest(
 def places_not_covered(named: set[str], cites: Sequence[Citation]) -> list[str]:
     """The places a question names that no quoted passage speaks for: none of its sources is from
     there (or, for an EU member state, from the EU) and no quote names it."""
-    missing = []
-    for code in sorted(named - {"INTL"}):
-        for cite in cites:
-            source = jurisdictions.normalise(cite.jurisdiction)
-            if source == code or (source == "EU" and code in jurisdictions.EU_MEMBERS):
-                break
-            if code in jurisdictions.jurisdictions_in(cite.quote):
-                break
-        else:
-            missing.append(jurisdictions.name(code))
-    return missing
+    return [
+        jurisdictions.name(code)
+        for code in sorted(named - {"INTL"})
+        if not any(
+            jurisdictions.normalise(cite.jurisdiction) in jurisdictions.with_eu({code})
+            or code in jurisdictions.jurisdictions_in(cite.quote)
+            for cite in cites
+        )
+    ]
 
 
 # The start of a quoted line that says where its rule comes from ("China, 2023: ").

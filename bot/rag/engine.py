@@ -27,7 +27,7 @@ from bot.core.questions import check_question
 from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
 from bot.index.embeddings import make_embeddings
-from bot.jurisdictions import EU_MEMBERS, jurisdictions_in, normalise
+from bot.jurisdictions import jurisdictions_in, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, scope
@@ -88,6 +88,7 @@ class _Prepared:
     hits: list[Hit]  # the passages an extractive answer quotes from
     context: list[Hit]  # what the model reads: those passages, then the rest of the best articles
     retrieved: list[str]  # sources of all retrieved passages, in rank order
+    named: set[str]  # the jurisdictions the question (or the turn it follows) names
     asked: asking.Ask
     retriever: HybridRetriever  # the shared base's, or the base's and the asking server's
 
@@ -282,15 +283,13 @@ class Engine:
         elif history:  # "and what about the US?" borrows the subject of the last turn
             query = f"{history[-1].question} {query}"
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
-        if named & EU_MEMBERS:  # the EU's rules apply in its member states
-            named = named | {"EU"}
         retriever = self.retriever_for(guild)
         try:
             hits = retriever.search(
                 query,
                 k=PASSAGES,
                 jurisdiction=jurisdiction,
-                boost=named or None,
+                boost=with_eu(named) or None,
                 context=None if history or rewritten else text,
             )
         except EngineError:
@@ -337,7 +336,7 @@ class Engine:
             if about is not None:
                 return self._unreported(retriever, text, asked, articles, retrieved, about)
         reads = self._articles(retriever, strong, MODEL_ARTICLES)
-        return _Prepared(text, strong, reads, retrieved, asked, retriever)
+        return _Prepared(text, strong, reads, retrieved, named, asked, retriever)
 
     def _rewrite(self, asked: asking.Ask, history: Sequence[Turn]) -> str:
         """With a model, a follow-up or a question in another language rewritten as one standalone
@@ -419,14 +418,13 @@ class Engine:
     def _extractive(self, prepared: _Prepared, note: str = "") -> Answer:
         question, hits, asked = prepared.question, prepared.hits, prepared.asked
         idf = prepared.retriever.corpus().idf
-        named = jurisdictions_in(asked.ask)
-        places = frozenset(named | ({"EU"} if named & EU_MEMBERS else set()))
+        places = frozenset(with_eu(prepared.named))
         text, cites = answering.extractive(asked.query, hits, self.embeddings, idf, places=places)
         if not cites:
             return Answer(
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
             )
-        missing = answering.places_not_covered(named, cites)
+        missing = answering.places_not_covered(prepared.named, cites)
         if missing:  # the nearest rules, without an article's "Yes:" written for another place
             text, cites = answering.extractive(
                 asked.query, hits, self.embeddings, idf, verdicts=False, places=places
