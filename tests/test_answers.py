@@ -194,6 +194,49 @@ def test_an_articles_yes_or_no_is_quoted_only_where_it_answers_the_question(
     assert "Yes:" not in text and "Under the terms of the service, users own" in text  # no yes to a why
 
 
+def test_two_answering_sentences_far_apart_in_one_passage_are_both_quoted_as_two_quotes(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    filler = " ".join(
+        f"The court also heard argument number {n} about procedure and costs." for n in range(12)
+    )
+    body = (
+        "Under the licence, a company with more than 700 million monthly users must ask for a licence. "
+        f"{filler} "
+        "Under the licence, a model built with the licensed model must carry its name at the start."
+    )
+    text, cites = extractive(
+        "What does the licence require from a company that builds a model on it?",
+        [passage(1, body, "knowledge/licence.md", 0)],
+        local_embeddings,
+        {},
+    )
+    assert "700 million monthly users" in text and "name at the start" in text
+    assert len(cites) == 2 and all(c.source == "knowledge/licence.md" for c in cites)
+    assert all(len(c.quote) <= 600 and c.quote in body for c in cites)  # no quote spans the filler
+    assert "argument number 5" not in "".join(c.quote for c in cites)
+
+
+def test_a_verdict_quoted_for_another_question_keeps_its_date(local_embeddings: LocalEmbeddings) -> None:
+    best = passage(
+        1,
+        "Chatbots in the EU must tell people they are talking to a machine, under the AI Act.",
+        "knowledge/eu.md",
+        0,
+    )
+    dated = passage(
+        2,
+        "Yes, from 2 August 2026: providers of chatbots must tell people they are dealing with an AI system.",
+        "knowledge/eu-50.md",
+        0,
+    )
+    text, cites = extractive(
+        "When must chatbots tell people they are AI?", [best, dated], local_embeddings, {}
+    )
+    assert "From 2 August 2026: providers of chatbots" in text and "Yes, from" not in text
+    assert all(c.quote in h.body for c, h in zip(cites, [best, dated], strict=True))
+
+
 def test_a_quote_that_gives_its_own_dates_is_labelled_with_the_place_alone() -> None:
     old = hit(1, "x")
     old.meta["published"] = "2015-10-16"

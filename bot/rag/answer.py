@@ -160,7 +160,11 @@ def without_verdict(sentence: Sentence) -> Sentence:
     found = VERDICT.match(sentence.text)
     if not found:
         return sentence
-    return Sentence(sentence.text[found.end() :], sentence.start + found.end(), sentence.end)
+    cut = found.end()
+    if re.search(r"\d", found.group(0)):  # "Yes, from 2 August 2026: ..." keeps its date
+        rest = sentence.text[found.end(1) :]
+        cut = found.end(1) + len(rest) - len(rest.lstrip(" ,;"))
+    return Sentence(sentence.text[cut:], sentence.start + cut, sentence.end)
 
 
 @dataclass(frozen=True)
@@ -264,11 +268,6 @@ def extractive(
         picked = chosen.get(i, [])
         if len(picked) >= 3:
             continue
-        if picked:
-            lo = min(p.start for p in [*picked, s])
-            hi = max(p.end for p in [*picked, s])
-            if hi - lo > MAX_QUOTE_CHARS:
-                continue
         chosen[i] = [*picked, s]
         seen.append(words)
         count += 1
@@ -292,16 +291,30 @@ def extractive(
     for source in files:
         lines = []
         for i in (i for i in passages if hits[i].source == source):
-            n = len(cites) + 1
-            picked = sorted(chosen[i], key=lambda s: s.start)
             hit = hits[i]
             base = int(hit.meta.get("start", 0))
-            lo, hi = picked[0].start, picked[-1].end
-            cites.append(citation(n, hit, Quote(hit.body[lo - base : hi - base], lo, hi)))
-            lines += [f"{_capitalised(plain(p.text))} [{n}]" for p in picked]
+            for run in _quote_runs(chosen[i]):
+                n = len(cites) + 1
+                lo, hi = run[0].start, run[-1].end
+                cites.append(citation(n, hit, Quote(hit.body[lo - base : hi - base], lo, hi)))
+                lines += [f"{_capitalised(plain(p.text))} [{n}]" for p in run]
         first = next(i for i in passages if hits[i].source == source)
         parts.append(labelled(hits[first], " ".join(lines)))
     return "\n\n".join(parts), cites
+
+
+def _quote_runs(picked: Sequence[Sentence]) -> list[list[Sentence]]:
+    """A passage's chosen sentences in order, grouped into quotes of at most MAX_QUOTE_CHARS.
+
+    One quote runs from its first sentence to its last, with what lies between; sentences far
+    apart in a passage are cited as two quotes rather than one long one (or one left out)."""
+    runs: list[list[Sentence]] = []
+    for s in sorted(picked, key=lambda s: s.start):
+        if runs and s.end - runs[-1][0].start <= MAX_QUOTE_CHARS:
+            runs[-1].append(s)
+        else:
+            runs.append([s])
+    return runs
 
 
 def _capitalised(text: str) -> str:
