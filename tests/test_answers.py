@@ -12,7 +12,7 @@ from bot.core.types import DISCLAIMER, Status
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
 from bot.rag import asking
-from bot.rag.answer import extractive, labelled, score_sentences, verify
+from bot.rag.answer import asks_yes_or_no, extractive, labelled, score_sentences, verify
 from bot.rag.engine import Engine
 from bot.rag.retriever import Hit
 
@@ -254,6 +254,22 @@ def test_a_verdict_quoted_for_another_question_keeps_its_date(local_embeddings: 
     )
     assert "From 2 August 2026: providers of chatbots" in text and "Yes, from" not in text
     assert all(c.quote in h.body for c, h in zip(cites, [best, dated], strict=True))
+
+
+@pytest.mark.parametrize(
+    ("question", "yes_or_no"),
+    [
+        ("Can I sell the images I make with Midjourney?", True),
+        ("If I generate speech from my own text, do I have the copyright to the audio?", True),
+        ("yo does the cox v sony thing mean ai companies cant get sued??", True),
+        ("What is the latest in Getty v Stability? Is there an appeal?", True),
+        ("Why do users own the images they generate?", False),
+        ("HarperCollins AI deal: what authors need to know", False),
+        ("How is OpenAI faring in the Delhi High Court against ANI?", False),
+    ],
+)
+def test_a_question_that_a_yes_or_no_can_answer_is_told_apart(question: str, yes_or_no: bool) -> None:
+    assert asks_yes_or_no(question) is yes_or_no
 
 
 def test_a_quote_that_gives_its_own_dates_is_labelled_with_the_place_alone() -> None:

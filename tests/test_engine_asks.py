@@ -362,6 +362,31 @@ def test_front_matter_questions_find_their_article_and_are_never_quoted(
     assert all(h.asked == 0.0 for h in hits)  # no article is lifted by a question any more
 
 
+def test_an_articles_yes_opens_the_answer_only_to_a_question_close_to_the_articles_own(
+    tmp_path: Path, make_settings: Callable[..., Settings], local_embeddings: LocalEmbeddings
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    verdict = "Yes: Zapdraw's subscription terms let paying members use generated artwork commercially"
+    (knowledge / "zapdraw-terms.md").write_text(
+        ZAPDRAW.replace("Zapdraw's subscription terms", "Yes: Zapdraw's subscription terms"),
+        encoding="utf-8",
+    )
+    settings = make_settings(knowledge_dir=knowledge)
+    indexer = Indexer(settings, embeddings=local_embeddings)
+    indexer.reindex()
+    engine = Engine(settings, embeddings=local_embeddings, client=indexer.client)
+
+    own = engine.answer("Am I allowed to sell the pictures I make with Zapdraw?")
+    assert own.status is Status.ANSWERED and own.answer.startswith(verdict), own.answer
+
+    # another yes-or-no question the article's "Yes" was not written for
+    other = engine.answer("Does Zapdraw show every output in its public gallery?")
+    assert other.status is Status.ANSWERED
+    assert "Yes:" not in other.answer and "Zapdraw's subscription terms let paying members" in other.answer
+    assert all(QuoteChecker(knowledge)(c) for c in other.citations)
+
+
 # -- a model's claims are checked against the passage they cite -----------------------------------
 
 QUESTION = "Can an AI-generated image be protected by copyright in China?"

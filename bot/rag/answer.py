@@ -151,12 +151,25 @@ PLACE_BONUS = 0.05
 # The verdict that opens an article's short answer ("Yes:", "No, not in the US:", "Partly
 # settled:") answers the question the article was written for. Quoted for another question it
 # reads as the answer to that one ("Is my comment protected? -- No for prompts alone: ..."), so
-# it is kept only in the best article's sentences and for a question that can be answered yes or
-# no; elsewhere the sentence is quoted from after its colon.
+# it is kept only in the best article's sentences, for a question that can be answered yes or
+# no, and (the engine decides) when the question is close to one of that article's own; elsewhere
+# the sentence is quoted from after its colon.
 VERDICT = re.compile(
     r"\A\W{0,5}(yes|no|partly|only sometimes|it depends|usually|not)\b[^:.\n]{0,80}:\s+(?=\S)", re.I
 )
-_OPEN_QUESTION = re.compile(r"\A\W{0,5}(why|how|what|who|whom|whose|when|where|which)\b", re.I)
+# A clause that opens with an auxiliary verb asks for a yes or a no ("Can I ...", "..., do I own
+# it?", "yo does the ruling mean ...").
+_YES_NO = re.compile(
+    r"(?:\A\W*|[,;:.!?]\s*|\b(?:so|but|and|or|then|also|now|still|yo|hey|ok|okay|lol)\W+)"
+    r"(is|are|am|was|were|isn't|aren't|can|can't|could|do|does|did|don't|doesn't|will|would|won't|"
+    r"should|shall|may|might|must|has|have|had)\s+\w",
+    re.I,
+)
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether "Yes:" or "No:" can answer the question (a clause opens with an auxiliary)."""
+    return bool(_YES_NO.search(question))
 
 
 def without_verdict(sentence: Sentence) -> Sentence:
@@ -276,7 +289,7 @@ def extractive(
         seen.append(words)
         count += 1
     for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
-        if not verdicts or hits[i].source != hits[0].source or _OPEN_QUESTION.match(question):
+        if not verdicts or hits[i].source != hits[0].source or not asks_yes_or_no(question):
             chosen[i] = [without_verdict(p) for p in picked]
     # files in the order of their best sentence, those that speak for the places asked about
     # first; a file's passages in the order of the file
