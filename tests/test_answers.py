@@ -12,7 +12,7 @@ from bot.core.types import DISCLAIMER, Status
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
 from bot.rag import asking
-from bot.rag.answer import asks_yes_or_no, extractive, labelled, score_sentences, verify
+from bot.rag.answer import asks_yes_or_no, extractive, labelled, latest, score_sentences, verify
 from bot.rag.engine import Engine
 from bot.rag.retriever import Hit
 
@@ -270,6 +270,52 @@ def test_a_verdict_quoted_for_another_question_keeps_its_date(local_embeddings: 
 )
 def test_a_question_that_a_yes_or_no_can_answer_is_told_apart(question: str, yes_or_no: bool) -> None:
     assert asks_yes_or_no(question) is yes_or_no
+
+
+def test_a_verdict_on_the_law_does_not_answer_whether_a_matter_was_appealed(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    ruling = passage(
+        1,
+        "No: the High Court held that the image model is not an infringing copy of the photographs.",
+        "knowledge/uk-case.md",
+        0,
+    )
+    text, _ = extractive("Did the photo agency appeal the High Court ruling?", [ruling], local_embeddings, {})
+    assert "No:" not in text and "The High Court held that the image model" in text
+
+    settled = passage(
+        1,
+        "Partly settled: two record labels settled with the music generator, while the third is still suing.",
+        "knowledge/us-music.md",
+        0,
+    )
+    text, _ = extractive(
+        "Did the record labels settle with the music generator?", [settled], local_embeddings, {}
+    )
+    assert "Partly settled: two record labels settled" in text  # a verdict on where it stands
+
+
+def test_where_a_settlement_stands_comes_from_the_article_on_the_parties_asked_about(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    other = passage(
+        1,
+        "Authors and the chatbot maker settled their lawsuit in September 2025 for $1.5 billion.",
+        "knowledge/us-books.md",
+        0,
+    )
+    studios = passage(
+        2,
+        "As of July 2026 the Disney lawsuit against Midjourney was pending, with court-ordered mediation.",
+        "knowledge/us-studios.md",
+        0,
+    )
+    question = "How much did Midjourney pay to settle with Disney?"
+    hits = [other, studios]
+    scored = score_sentences(question, hits, local_embeddings, {})
+    best = latest(scored, hits, re.compile(r"\bsettle(d|ment)?\b", re.I), question)
+    assert best is not None and hits[best.hit].source == "knowledge/us-studios.md"
 
 
 def test_a_quote_that_gives_its_own_dates_is_labelled_with_the_place_alone() -> None:

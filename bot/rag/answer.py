@@ -172,6 +172,21 @@ def asks_yes_or_no(question: str) -> bool:
     return bool(_YES_NO.search(question))
 
 
+# A yes-or-no question about where a matter stands ("Did they appeal?", "Is it over?"), which an
+# article's verdict on the law ("No: the court held ...") does not answer.
+_MATTER_ASK = re.compile(
+    r"\b(appeal\w*|settle\w*|over|pending|ongoing|latest|status|verdict|outcome|won|win|lost|lose|"
+    r"trial|certiorari|cert|(agree\w*|decline\w*|refuse\w*) to (hear|review)|hear the case)\b",
+    re.I,
+)
+
+
+def _status_verdict(sentence: Sentence) -> bool:
+    """Whether a sentence's verdict says where a matter stands ("Partly settled:")."""
+    found = VERDICT.match(sentence.text)
+    return bool(found and _MATTER_ASK.search(found.group(0)))
+
+
 def without_verdict(sentence: Sentence) -> Sentence:
     """The sentence from after its opening verdict ("Yes: under ..." -> "under ...")."""
     found = VERDICT.match(sentence.text)
@@ -291,6 +306,8 @@ def extractive(
     for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
         if not verdicts or hits[i].source != hits[0].source or not asks_yes_or_no(question):
             chosen[i] = [without_verdict(p) for p in picked]
+        elif _MATTER_ASK.search(question):  # "Did they appeal?" is not answered by "No: the court held"
+            chosen[i] = [p if _status_verdict(p) else without_verdict(p) for p in picked]
     # files in the order of their best sentence, those that speak for the places asked about
     # first; a file's passages in the order of the file
     files = list(dict.fromkeys(hits[c.hit].source for c in scored if c.hit in chosen))
@@ -440,11 +457,23 @@ def unreported_event(question: str, hits: Sequence[Hit]) -> re.Pattern[str] | No
 
 
 def latest(
-    candidates: Sequence[Candidate], hits: Sequence[Hit], about: re.Pattern[str] | None = None
+    candidates: Sequence[Candidate],
+    hits: Sequence[Hit],
+    about: re.Pattern[str] | None = None,
+    question: str = "",
 ) -> Candidate | None:
-    """The sentence that says where a matter stands: one that names what was asked about
-    (`about`, e.g. the court) where there is one, else from a Status section of the best
-    passage's article, else that article's best sentence."""
+    """The sentence that says where a matter stands, from the articles that name the parties
+    the question names (if any do): one that names what was asked about (`about`, e.g. the
+    court) where there is one, else from a Status section of the best passage's article, else
+    that article's best sentence."""
+    names = name_tokens(question)
+    if names:
+        needed = min(2, len(names))
+        text_of: dict[str, set[str]] = defaultdict(set)
+        for hit in hits:
+            text_of[hit.source] |= set(tokens(hit.body))
+        parties = [c for c in candidates if len(names & text_of[hits[c.hit].source]) >= needed]
+        candidates = parties or candidates
     if not candidates:
         return None
     if about is not None:

@@ -401,7 +401,7 @@ class Engine:
     ) -> Answer:
         """ "My sources don't report that", with where the matter stands in the sources."""
         scored = answering.score_sentences(asked.query, hits, self.embeddings, retriever.corpus().idf)
-        best = answering.latest(scored, hits, about)
+        best = answering.latest(scored, hits, about, asked.ask)
         if best is None:
             return Answer(text, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", retrieved=retrieved)
         hit, sentence = hits[best.hit], best.sentence
