@@ -296,6 +296,21 @@ def test_a_verdict_on_the_law_does_not_answer_whether_a_matter_was_appealed(
     assert "Partly settled: two record labels settled" in text  # a verdict on where it stands
 
 
+def test_a_yes_written_for_is_it_illegal_does_not_answer_is_it_legal(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    law = passage(
+        1,
+        "Yes: in Tennessee, publishing an AI clone of a person's voice without consent can lead to civil liability.",
+        "knowledge/us-tn.md",
+        0,
+    )
+    text, _ = extractive("Is it legal to clone a singer's voice in Tennessee?", [law], local_embeddings, {})
+    assert "Yes:" not in text and "In Tennessee, publishing an AI clone" in text
+    text, _ = extractive("Is AI voice cloning illegal in Tennessee?", [law], local_embeddings, {})
+    assert "Yes: in Tennessee, publishing an AI clone" in text
+
+
 def test_where_a_settlement_stands_comes_from_the_article_on_the_parties_asked_about(
     local_embeddings: LocalEmbeddings,
 ) -> None:

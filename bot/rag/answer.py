@@ -181,6 +181,14 @@ _MATTER_ASK = re.compile(
 )
 
 
+# A question whether something is allowed, and words that say it is not: an article's "Yes:"
+# written for "Is AI voice cloning illegal in Tennessee?" answers "Is it legal?" the wrong way.
+_ASKS_ALLOWED = re.compile(r"\b(legal|lawful|allowed|permitted|ok|okay)\b", re.I)
+_AGAINST = re.compile(
+    r"\b(illegal|unlawful|liab\w*|infring\w*|prohibit\w*|banned|bans?|violat\w*|sued?|forbid\w*)\b", re.I
+)
+
+
 def _status_verdict(sentence: Sentence) -> bool:
     """Whether a sentence's verdict says where a matter stands ("Partly settled:")."""
     found = VERDICT.match(sentence.text)
@@ -308,6 +316,9 @@ def extractive(
             chosen[i] = [without_verdict(p) for p in picked]
         elif _MATTER_ASK.search(question):  # "Did they appeal?" is not answered by "No: the court held"
             chosen[i] = [p if _status_verdict(p) else without_verdict(p) for p in picked]
+        elif _ASKS_ALLOWED.search(question) and not _AGAINST.search(question):
+            # "Is it legal to ...?" -- "Yes: ... can lead to liability" answered "is it illegal?"
+            chosen[i] = [without_verdict(p) if _AGAINST.search(p.text) else p for p in picked]
     # files in the order of their best sentence, those that speak for the places asked about
     # first; a file's passages in the order of the file
     files = list(dict.fromkeys(hits[c.hit].source for c in scored if c.hit in chosen))
