@@ -30,14 +30,14 @@ REAL = ROOT / "tests" / "eval" / "real.jsonl"
 OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 # The real set's dev part (94 questions), extractive, as reached when the floor was set.
 REAL_FLOORS = {
-    "fact_recall_answer": 0.58,
-    "fact_recall_context": 0.82,
-    "right_source_cited": 0.74,
+    "fact_recall_answer": 0.63,
+    "fact_recall_context": 0.86,
+    "right_source_cited": 0.76,
     "answer_rate": 0.95,
     "decline_accuracy": 0.40,
     "citation_validity": 1.0,
 }
-# The older set: answers now quote up to six sentences from more files (and lean less on the
+# The older set: answers now quote up to seven sentences from more files (and lean less on the
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
 # real set's fact recall in the answer rose with it (0.206 -> 0.481 on the dev part).
 OWN_FLOORS = {
