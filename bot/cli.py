@@ -251,14 +251,16 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def render_text(result: Any) -> str:
     """An answer for a terminal: text, numbered sources with jurisdiction and date, disclaimer."""
+    from bot.core.types import by_source
+
     lines = [result.answer]
     if result.note:
         lines += ["", f"({result.note})"]
     if result.citations:
         lines += ["", "Sources:"]
-        for c in result.citations:
+        for numbers, c in by_source(result.citations):
             where = ", ".join(x for x in (c.jurisdiction, c.published, c.publisher) if x)
-            lines.append(f"  [{c.n}] {c.title} ({where})")
+            lines.append(f"  {' '.join(f'[{n}]' for n in numbers)} {c.title} ({where})")
             if c.url:
                 lines.append(f"      {c.url}")
     elif result.closest:

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.core.types import DISCLAIMER, Citation, Progress, ReindexReport, Status
+from bot.cli import render_text
+from bot.core.types import DISCLAIMER, Answer, Citation, Progress, ReindexReport, Status
 from bot.discordbot.cogs.mention import strip_bot_mentions, thread_name
 from bot.discordbot.rendering import (
     EMBED_TOTAL_LIMIT,
@@ -168,7 +169,7 @@ def test_many_sources_fit_the_embed_and_say_how_many_are_left_out() -> None:
             "Publisher",
             "2024-01-01",
             "US",
-            "knowledge/x.md",
+            f"knowledge/x{n}.md",
             "quote",
         )
         for n in range(1, 60)
@@ -178,6 +179,26 @@ def test_many_sources_fit_the_embed_and_say_how_many_are_left_out() -> None:
     assert len(embed.description or "") <= 4096 and len(embed) <= EMBED_TOTAL_LIMIT
     assert re.search(r"…and \d+ more$", embed.description or "")
     assert "**[1]**" in (embed.description or "")
+
+
+def test_a_file_quoted_twice_is_listed_once_with_both_numbers() -> None:
+    def cite(n: int, source: str, title: str) -> Citation:
+        return Citation(
+            n, title, f"https://example.org/{n}", "Publisher", "2024-01-01", "US", source, "quote"
+        )
+
+    citations = [
+        cite(1, "knowledge/terms.md", "Midjourney terms"),
+        cite(2, "knowledge/terms.md", "Midjourney terms"),
+        cite(3, "knowledge/allen.md", "Allen v. Perlmutter"),
+    ]
+    description = sources_embed(citations, disclaimer=DISCLAIMER, colour=discord.Colour.blurple()).description
+    assert description is not None
+    assert description.count("Midjourney terms") == 1 and "**[1] [2]** Midjourney terms" in description
+    assert "**[3]** Allen v. Perlmutter" in description
+
+    text = render_text(Answer("q", Status.ANSWERED, "a [1] b [2] c [3]", "extractive", citations))
+    assert text.count("Midjourney terms") == 1 and "  [1] [2] Midjourney terms (US, 2024-01-01" in text
 
 
 # -- answers -----------------------------------------------------------------------------------

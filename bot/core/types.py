@@ -6,6 +6,7 @@ Discord layer); they carry no behaviour beyond serialisation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any, Literal
@@ -45,6 +46,15 @@ class Citation:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def by_source(citations: Sequence[Citation]) -> list[tuple[list[int], Citation]]:
+    """Citations grouped by the file they quote, in the order of first citation: a source list
+    names a file once, with every number that cites it ("[4] [5] Allen v. Perlmutter ...")."""
+    groups: dict[str, tuple[list[int], Citation]] = {}
+    for c in citations:
+        groups.setdefault(c.source or f"#{c.n}", ([], c))[0].append(c.n)
+    return list(groups.values())
 
 
 @dataclass

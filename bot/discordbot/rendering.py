@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import discord
 from discord.utils import escape_markdown
 
-from bot.core.types import Answer, Citation, IndexStats, Progress, ReindexReport, Status
+from bot.core.types import Answer, Citation, IndexStats, Progress, ReindexReport, Status, by_source
 from bot.discordbot.feedback import FeedbackCounts
 from bot.discordbot.splitting import MESSAGE_LIMIT, split_message
 from bot.knowledge.latest import Development
@@ -103,10 +103,12 @@ def answer_text(answer: Answer, *, echo: str | None = None) -> str:
     return "\n\n".join(parts)
 
 
-def citation_entry(citation: Citation) -> str:
-    """One numbered source: title, then publisher · date · jurisdiction, then <url>."""
+def citation_entry(citation: Citation, numbers: Sequence[int] = ()) -> str:
+    """One numbered source: title, then publisher · date · jurisdiction, then <url>. `numbers`:
+    every [n] that cites this file, when there are several."""
     title = neutralise(escape_markdown(truncate(one_line(citation.title) or citation.source, 200)))
-    lines = [f"**[{citation.n}]** {title}"]
+    marks = " ".join(f"[{n}]" for n in (numbers or [citation.n]))
+    lines = [f"**{marks}** {title}"]
     details = [neutralise(escape_markdown(one_line(citation.publisher))), citation.published]
     details.append(citation.jurisdiction)
     if not scope_of(citation.source).is_base:  # not one of the sources the bot ships with
@@ -127,7 +129,7 @@ def sources_embed(
     colour: discord.Colour,
 ) -> discord.Embed:
     """The numbered sources of an answer, with the not-legal-advice footer."""
-    entries = [citation_entry(c) for c in citations]
+    entries = [citation_entry(c, numbers) for numbers, c in by_source(citations)]
     description = _fit_entries(entries, DESCRIPTION_LIMIT, separator="\n\n")
     embed = discord.Embed(title=title, description=description, colour=colour)
     embed.set_footer(text=disclaimer)
