@@ -272,26 +272,24 @@ def test_a_question_that_a_yes_or_no_can_answer_is_told_apart(question: str, yes
     assert asks_yes_or_no(question) is yes_or_no
 
 
+def answer_from_one(question: str, body: str, embeddings: LocalEmbeddings) -> str:
+    """The extractive answer to the question from one passage of one article."""
+    text, _ = extractive(question, [passage(1, body, "knowledge/a.md", 0)], embeddings, {})
+    return text
+
+
 def test_a_verdict_on_the_law_does_not_answer_whether_a_matter_was_appealed(
     local_embeddings: LocalEmbeddings,
 ) -> None:
-    ruling = passage(
-        1,
-        "No: the High Court held that the image model is not an infringing copy of the photographs.",
-        "knowledge/uk-case.md",
-        0,
-    )
-    text, _ = extractive("Did the photo agency appeal the High Court ruling?", [ruling], local_embeddings, {})
+    ruling = "No: the High Court held that the image model is not an infringing copy of the photographs."
+    text = answer_from_one("Did the photo agency appeal the High Court ruling?", ruling, local_embeddings)
     assert "No:" not in text and "The High Court held that the image model" in text
 
-    settled = passage(
-        1,
-        "Partly settled: two record labels settled with the music generator, while the third is still suing.",
-        "knowledge/us-music.md",
-        0,
+    settled = (
+        "Partly settled: two record labels settled with the music generator, while the third is still suing."
     )
-    text, _ = extractive(
-        "Did the record labels settle with the music generator?", [settled], local_embeddings, {}
+    text = answer_from_one(
+        "Did the record labels settle with the music generator?", settled, local_embeddings
     )
     assert "Partly settled: two record labels settled" in text  # a verdict on where it stands
 
@@ -299,15 +297,10 @@ def test_a_verdict_on_the_law_does_not_answer_whether_a_matter_was_appealed(
 def test_a_yes_written_for_is_it_illegal_does_not_answer_is_it_legal(
     local_embeddings: LocalEmbeddings,
 ) -> None:
-    law = passage(
-        1,
-        "Yes: in Tennessee, publishing an AI clone of a person's voice without consent can lead to civil liability.",
-        "knowledge/us-tn.md",
-        0,
-    )
-    text, _ = extractive("Is it legal to clone a singer's voice in Tennessee?", [law], local_embeddings, {})
+    law = "Yes: in Tennessee, publishing an AI clone of a person's voice without consent can lead to civil liability."
+    text = answer_from_one("Is it legal to clone a singer's voice in Tennessee?", law, local_embeddings)
     assert "Yes:" not in text and "In Tennessee, publishing an AI clone" in text
-    text, _ = extractive("Is AI voice cloning illegal in Tennessee?", [law], local_embeddings, {})
+    text = answer_from_one("Is AI voice cloning illegal in Tennessee?", law, local_embeddings)
     assert "Yes: in Tennessee, publishing an AI clone" in text
 
 

@@ -1,7 +1,8 @@
 """Typed records passed between the stages of the answer engine.
 
 These types are the contract between the engine and its callers (the command line and the
-Discord layer); they carry no behaviour beyond serialisation.
+Discord layer); they carry no behaviour beyond serialisation, and `by_source`, the grouping both
+callers use for their source lists.
 """
 
 from __future__ import annotations

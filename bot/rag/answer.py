@@ -189,10 +189,21 @@ _AGAINST = re.compile(
 )
 
 
-def _status_verdict(sentence: Sentence) -> bool:
-    """Whether a sentence's verdict says where a matter stands ("Partly settled:")."""
+def verdict_answers(question: str, sentence: Sentence) -> bool:
+    """Whether the sentence's opening verdict, if it has one, can answer the question: a
+    yes-or-no question; for one on where a matter stands, a verdict that is itself a status
+    ("Partly settled:", not "No: the court held"); for one whether something is allowed, not
+    a sentence about liability or a ban (written for "is it illegal?")."""
     found = VERDICT.match(sentence.text)
-    return bool(found and _MATTER_ASK.search(found.group(0)))
+    if not found:
+        return True
+    if not asks_yes_or_no(question):
+        return False
+    if _MATTER_ASK.search(question):
+        return bool(_MATTER_ASK.search(found.group(0)))
+    if _ASKS_ALLOWED.search(question) and not _AGAINST.search(question):
+        return not _AGAINST.search(sentence.text)
+    return True
 
 
 def without_verdict(sentence: Sentence) -> Sentence:
@@ -312,13 +323,10 @@ def extractive(
         seen.append(words)
         count += 1
     for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
-        if not verdicts or hits[i].source != hits[0].source or not asks_yes_or_no(question):
-            chosen[i] = [without_verdict(p) for p in picked]
-        elif _MATTER_ASK.search(question):  # "Did they appeal?" is not answered by "No: the court held"
-            chosen[i] = [p if _status_verdict(p) else without_verdict(p) for p in picked]
-        elif _ASKS_ALLOWED.search(question) and not _AGAINST.search(question):
-            # "Is it legal to ...?" -- "Yes: ... can lead to liability" answered "is it illegal?"
-            chosen[i] = [without_verdict(p) if _AGAINST.search(p.text) else p for p in picked]
+        best_article = verdicts and hits[i].source == hits[0].source
+        chosen[i] = [
+            p if best_article and verdict_answers(question, p) else without_verdict(p) for p in picked
+        ]
     # files in the order of their best sentence, those that speak for the places asked about
     # first; a file's passages in the order of the file
     files = list(dict.fromkeys(hits[c.hit].source for c in scored if c.hit in chosen))
@@ -422,6 +430,17 @@ def asks_about_event(question: str) -> bool:
     return any(p.search(question) for p in (_EVENT_COURT, _EVENT_AMOUNT, _EVENT_SETTLED))
 
 
+def naming_parties(question: str, hits: Sequence[Hit]) -> set[str]:
+    """The files whose quotable sentences name the parties the question names (two of its names,
+    or its one name); every file when it names none."""
+    names = name_tokens(question)
+    needed = min(2, len(names))
+    words: dict[str, set[str]] = defaultdict(set)
+    for hit in hits:
+        words[hit.source] |= {w for s in hit_sentences(hit) for w in tokens(s.text)}
+    return {source for source, found in words.items() if len(names & found) >= needed}
+
+
 def unreported_event(question: str, hits: Sequence[Hit]) -> re.Pattern[str] | None:
     """When the question asks about one event (a named court's decision, an amount paid, a
     settlement) that no passage reports: a pattern for what the sources should say about it
@@ -449,17 +468,8 @@ def unreported_event(question: str, hits: Sequence[Hit]) -> re.Pattern[str] | No
             if not any(said.search(t) and not _NOT_YET.search(t) for t in undotted):
                 return re.compile(rf"\b{court_name}\b", re.I)
     # An amount or a settlement counts in an article that names the parties asked about.
-    names = name_tokens(question)
-    needed = min(2, len(names))
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for hit in hits:
-        by_source[hit.source].extend(s.text for s in hit_sentences(hit))
-    about = [
-        t
-        for sentences_of in by_source.values()
-        if len(names & set(tokens(" ".join(sentences_of)))) >= needed
-        for t in sentences_of
-    ]
+    parties = naming_parties(question, hits)
+    about = [s.text for hit in hits if hit.source in parties for s in hit_sentences(hit)]
     if _EVENT_AMOUNT.search(question) and not any(_AMOUNT.search(t) for t in about):
         return _SETTLED
     if _EVENT_SETTLED.search(question) and not any(_SETTLED.search(t) for t in about):
@@ -477,14 +487,8 @@ def latest(
     the question names (if any do): one that names what was asked about (`about`, e.g. the
     court) where there is one, else from a Status section of the best passage's article, else
     that article's best sentence."""
-    names = name_tokens(question)
-    if names:
-        needed = min(2, len(names))
-        text_of: dict[str, set[str]] = defaultdict(set)
-        for hit in hits:
-            text_of[hit.source] |= set(tokens(hit.body))
-        parties = [c for c in candidates if len(names & text_of[hits[c.hit].source]) >= needed]
-        candidates = parties or candidates
+    parties = naming_parties(question, hits)
+    candidates = [c for c in candidates if hits[c.hit].source in parties] or candidates
     if not candidates:
         return None
     if about is not None:
