@@ -12,7 +12,15 @@ from bot.core.types import DISCLAIMER, Status
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
 from bot.rag import asking
-from bot.rag.answer import asks_yes_or_no, extractive, labelled, latest, score_sentences, verify
+from bot.rag.answer import (
+    asks_about_event,
+    asks_yes_or_no,
+    extractive,
+    labelled,
+    latest,
+    score_sentences,
+    verify,
+)
 from bot.rag.engine import Engine
 from bot.rag.retriever import Hit
 
@@ -270,6 +278,22 @@ def test_a_verdict_quoted_for_another_question_keeps_its_date(local_embeddings: 
 )
 def test_a_question_that_a_yes_or_no_can_answer_is_told_apart(question: str, yes_or_no: bool) -> None:
     assert asks_yes_or_no(question) is yes_or_no
+
+
+@pytest.mark.parametrize(
+    ("question", "event"),
+    [
+        ("Did Thomson Reuters win the appeal against Ross?", True),
+        ("Was Li v. Liu overturned on appeal?", True),
+        ("When did the Ninth Circuit rule in Kadrey v. Meta?", True),
+        ("Did the EU fine OpenAI for training on books?", True),
+        ("Is it fine to sell Midjourney images?", False),
+        ("Did Stability AI appeal?", False),  # where the matter stands, not an outcome
+        ("Can I appeal a refused registration?", False),
+    ],
+)
+def test_a_question_about_one_event_is_told_apart(question: str, event: bool) -> None:
+    assert asks_about_event(question) is event
 
 
 def answer_from_one(question: str, body: str, embeddings: LocalEmbeddings) -> str:

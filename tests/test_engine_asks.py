@@ -152,6 +152,37 @@ def test_a_decision_the_sources_do_report_is_answered(extractive: Engine, fixtur
     assert_quotes_are_cited_source_sentences(result, fixture_kb)
 
 
+def test_an_appeal_the_sources_do_not_report_is_said_to_be_unreported(
+    extractive: Engine, fixture_kb: Path
+) -> None:
+    result = extractive.answer("Was Li v. Liu overturned on appeal?")
+    assert result.status is Status.NO_ANSWER
+    assert result.answer.startswith(UNREPORTED_TEXT)
+    assert [c.source for c in result.citations] == ["knowledge/cn-li-v-liu.md"]
+    assert QuoteChecker(fixture_kb)(result.citations[0])
+
+
+def test_an_appeal_the_sources_report_is_answered(extractive: Engine, fixture_kb: Path) -> None:
+    # the D.C. Circuit's sentence does not name Thaler, but it is in the article on his case
+    result = extractive.answer("Did Thaler lose his appeal?")
+    assert result.status is Status.ANSWERED
+    assert not result.answer.startswith(UNREPORTED_TEXT)
+    assert {c.source for c in result.citations} == {"knowledge/us-thaler.md"}
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+def test_a_short_question_how_a_named_case_came_out_is_answered(extractive: Engine) -> None:
+    result = extractive.answer("Did Thaler win?")
+    assert result.status is Status.ANSWERED
+    assert {c.source for c in result.citations} == {"knowledge/us-thaler.md"}
+
+
+def test_how_a_match_came_out_is_not_answered(extractive: Engine) -> None:
+    result = extractive.answer("Did Arsenal win against Chelsea?")
+    assert result.status in {Status.OUT_OF_SCOPE, Status.NO_ANSWER}
+    assert result.citations == []
+
+
 # -- a dispute of the asker's own ----------------------------------------------------------------
 
 

@@ -386,7 +386,7 @@ _COURT_WORD = (
     r"(court|judge|jury|tribunal|circuit|justices?|panel|bgh|ecj|cjeu)(\s+of\s+(the\s+)?\w+(\s+\w+)?)?"
 )
 _EVENT_COURT = re.compile(
-    rf"\b(what|how) did (the )?(?P<court>[\w .'-]{{0,60}}?\b{_COURT_WORD})\b"
+    rf"\b(what|how|when) did (the )?(?P<court>[\w .'-]{{0,60}}?\b{_COURT_WORD})\b"
     r"[^?]{0,40}?\b(rule|decide|hold|say|find|award|order|conclude)\b"
     rf"|\b(did|has|have) (the )?(?P<court2>[\w .'-]{{0,60}}?\b{_COURT_WORD})\b[^?]{{0,30}}?"
     r"\b(rule|ruled|decide|decided|hold|held|find|found|award|awarded)\b",
@@ -396,9 +396,24 @@ _EVENT_AMOUNT = re.compile(
     r"\bhow much\b[^?]{0,80}\b(settle\w*|pay|paid|award\w*|damages|fine\w*|cost)\b", re.I
 )
 _EVENT_SETTLED = re.compile(r"\b(did|have|has|will) [^?]{0,60}\bsettle(d)?\b", re.I)
+# An appeal's outcome ("did they win the appeal?", "was it overturned?") and a fine ("did the EU
+# fine OpenAI?"): events too, reported only by a sentence that says an appeal was decided or a
+# fine imposed.
+_OUTCOME = r"(win|wins|won|lose|loses|lost|succeed\w*|fail\w*|overturn\w*|revers\w*|upheld|uphold|affirm\w*)"
+_EVENT_APPEAL = re.compile(
+    rf"\b{_OUTCOME}\b[^?.]{{0,40}}\bappeal\b|\bappeal\w*\b[^?.]{{0,40}}\b{_OUTCOME}\b|\b(overturned|reversed)\b",
+    re.I,
+)
+_APPEAL = re.compile(
+    r"\b(appeal\w*|appellate|circuit|court of appeals?|higher regional court|supreme court)\b", re.I
+)
+_EVENT_FINE = re.compile(
+    r"\bfined\b|\b(did|will|could|has|have)\b[^?]{0,40}\bfine\s+(?!(to|for|if|with|by)\b)\w", re.I
+)
+_FINED = re.compile(r"\b(fined|fines?|penalt(y|ies))\b", re.I)
 _DECIDED = re.compile(
     r"\b(held|holds|ruled|rules|decided|found|dismissed|rejected|affirmed|reversed|vacated|upheld|"
-    r"refused|awarded|concluded|sided)\b",
+    r"refused|awarded|concluded|sided|denied|declined|granted)\b",
     re.I,
 )
 _NOT_YET = re.compile(
@@ -427,13 +442,23 @@ def asks_whether_yet(question: str) -> bool:
 
 def asks_about_event(question: str) -> bool:
     """Whether the question asks what a court decided, how much was paid or whether they settled."""
-    return any(p.search(question) for p in (_EVENT_COURT, _EVENT_AMOUNT, _EVENT_SETTLED))
+    return any(
+        p.search(question) for p in (_EVENT_COURT, _EVENT_AMOUNT, _EVENT_SETTLED, _EVENT_APPEAL, _EVENT_FINE)
+    )
+
+
+# Words of a court's name, which name no party ("the Ninth Circuit", "the Supreme Court").
+_COURT_NAME_WORDS = frozenset(
+    """court courts circuit supreme appeal appeals appellate high higher district regional federal
+    judge justice justices tribunal first second third fourth fifth sixth seventh eighth ninth tenth
+    eleventh dc""".split()
+)
 
 
 def naming_parties(question: str, hits: Sequence[Hit]) -> set[str]:
     """The files whose quotable sentences name the parties the question names (two of its names,
     or its one name); every file when it names none."""
-    names = name_tokens(question)
+    names = name_tokens(question) - _COURT_NAME_WORDS
     needed = min(2, len(names))
     words: dict[str, set[str]] = defaultdict(set)
     for hit in hits:
@@ -441,12 +466,28 @@ def naming_parties(question: str, hits: Sequence[Hit]) -> set[str]:
     return {source for source, found in words.items() if len(names & found) >= needed}
 
 
+def _names_any(text: str, names: set[str]) -> bool:
+    """Whether the text names one of `names` (or there are none to name)."""
+    return not names or bool(names & set(tokens(text)))
+
+
+_OTHER_CASE = re.compile(r"\w\s+v\.?\s+[A-Z]")
+
+
+def _about(hit: Hit, sentence: str, names: set[str]) -> bool:
+    """Whether a sentence speaks of the matter of the parties asked about: it names one of them,
+    or it is in the article on their case and names no other case ("... a Third Circuit decision
+    in ASTM v. UpCodes" in the Thomson Reuters article does not decide its appeal)."""
+    if _names_any(sentence, names):
+        return True
+    return _names_any(str(hit.meta.get("title", "")), names) and not _OTHER_CASE.search(sentence)
+
+
 def unreported_event(question: str, hits: Sequence[Hit]) -> re.Pattern[str] | None:
     """When the question asks about one event (a named court's decision, an amount paid, a
     settlement) that no passage reports: a pattern for what the sources should say about it
     (the court's name, say), to pick where the matter stands; else None. The answer is then
     "my sources don't report that", never an adjacent fact presented as if it answered."""
-    texts = [s.text for hit in hits for s in hit_sentences(hit)]
     court = _EVENT_COURT.search(question)
     if court:
         name = " ".join((court.group("court") or court.group("court2") or "").lower().split())
@@ -464,16 +505,39 @@ def unreported_event(question: str, hits: Sequence[Hit]) -> re.Pattern[str] | No
             said = re.compile(
                 rf"\b{court_name}\b[^.;]{{0,100}}?{decided}|{decided}[^.;]{{0,100}}?\b{court_name}\b", re.I
             )
-            undotted = [t.replace(".", "") for t in texts]  # "D.C. Circuit", "U.S. Supreme Court"
+            # a sentence about this matter: one that names a party the question names besides
+            # the court, or is in the article on their case ("the Ninth Circuit held ..." in the
+            # Copilot case does not report Kadrey)
+            others = name_tokens(question) - set(tokens(name)) - _COURT_NAME_WORDS
+            undotted = [  # "D.C. Circuit", "U.S. Supreme Court"
+                s.text.replace(".", "")
+                for hit in hits
+                for s in hit_sentences(hit)
+                if _about(hit, s.text, others)
+            ]
             if not any(said.search(t) and not _NOT_YET.search(t) for t in undotted):
                 return re.compile(rf"\b{court_name}\b", re.I)
-    # An amount or a settlement counts in an article that names the parties asked about.
+    # An amount or a settlement counts in an article that names the parties asked about; an
+    # appeal's outcome, in a sentence that names one of them.
     parties = naming_parties(question, hits)
+    names = name_tokens(question) - _COURT_NAME_WORDS
     about = [s.text for hit in hits if hit.source in parties for s in hit_sentences(hit)]
     if _EVENT_AMOUNT.search(question) and not any(_AMOUNT.search(t) for t in about):
         return _SETTLED
     if _EVENT_SETTLED.search(question) and not any(_SETTLED.search(t) for t in about):
         return _SETTLED
+    if _EVENT_APPEAL.search(question) and not any(
+        _APPEAL.search(s.text)
+        and _DECIDED.search(s.text)
+        and not _NOT_YET.search(s.text)
+        and _about(hit, s.text, names)
+        for hit in hits
+        if hit.source in parties
+        for s in hit_sentences(hit)
+    ):
+        return _APPEAL
+    if _EVENT_FINE.search(question) and not any(_FINED.search(t) for t in about):
+        return _FINED
     return None
 
 
@@ -491,8 +555,13 @@ def latest(
     candidates = [c for c in candidates if hits[c.hit].source in parties] or candidates
     if not candidates:
         return None
-    if about is not None:
-        named = [c for c in candidates if about.search(c.sentence.text.replace(".", ""))]
+    if about is not None:  # "the Court of Appeal ..." in a sentence about this matter
+        names = name_tokens(question) - _COURT_NAME_WORDS
+        named = [
+            c
+            for c in candidates
+            if about.search(c.sentence.text.replace(".", "")) and _names_any(c.sentence.text, names)
+        ]
         if named:
             candidates = named
     top = hits[candidates[0].hit].source

@@ -24,6 +24,7 @@ from langchain_core.language_models import BaseChatModel
 from bot.config import Settings
 from bot.core.errors import EngineError, StoreUnavailable
 from bot.core.questions import check_question
+from bot.core.text import tokens
 from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
 from bot.index.embeddings import make_embeddings
@@ -31,7 +32,7 @@ from bot.jurisdictions import jurisdictions_in, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, scope
-from bot.rag.retriever import Hit, HybridRetriever
+from bot.rag.retriever import Hit, HybridRetriever, name_tokens
 
 log = logging.getLogger(__name__)
 
@@ -309,12 +310,16 @@ class Engine:
             scope.mentions_topic(text)
             or scope.mentions_topic(" ".join(asked.english_terms))
             or (best is not None and best.dense >= TOPIC_FLOOR)
+            # "did Getty win?": the outcome of a case the sources name
+            or bool(scope.OUTCOME_WORDS.search(text) and retriever.corpus().parties & name_tokens(text))
         )
         if not on_topic:
             context = context_of(hits)
             return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive", context=context)
         retrieved = [h.source for h in hits]
         strong = [h for h in hits if self._relevant(h, asked.language)]
+        if not strong:  # "Did Getty win?": too short to be near anything, but it names a case
+            strong = self._party_hits(retriever, text, hits)
         if strong:  # the question is answerable: passages that share its words come along
             strong = [h for h in hits if h in strong or supporting(h)]
         corpus = retriever.corpus()
@@ -345,6 +350,15 @@ class Engine:
                 return self._unreported(retriever, text, asked, articles, retrieved, about)
         reads = self._articles(retriever, strong, MODEL_ARTICLES)
         return _Prepared(text, strong, reads, retrieved, named, asked, retriever)
+
+    @staticmethod
+    def _party_hits(retriever: HybridRetriever, text: str, hits: list[Hit]) -> list[Hit]:
+        """For a question how a case came out that names one of its parties, the passages of
+        the articles whose title names that party; else none."""
+        if not (scope.OUTCOME_WORDS.search(text) or answering.STATUS_ASK.search(text)):
+            return []
+        named = retriever.corpus().parties & name_tokens(text)
+        return [h for h in hits if named & set(tokens(str(h.meta.get("title", ""))))]
 
     def _rewrite(self, asked: asking.Ask, history: Sequence[Turn]) -> str:
         """With a model, a follow-up or a question in another language rewritten as one standalone

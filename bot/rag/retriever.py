@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.core.errors import IndexNotReady
 from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, CJK, tokens
 from bot.index import store
-from bot.jurisdictions import normalise
+from bot.jurisdictions import jurisdictions_in, normalise
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.knowledge.scopes import BASE, Scope
 
@@ -47,6 +47,14 @@ _CHUNKS_ONLY: dict[str, Any] = {"record": {"$ne": QUESTION_RECORD}}
 _SQUASH = re.compile(r"[\W_]+")
 _HIRAGANA = re.compile(r"[\u3040-\u309f]")
 _NAME_WORD = re.compile(r"\b[A-Z][\w'-]*")
+# "Getty Images v Stability AI", "Thomson Reuters v. Ross Intelligence": up to four capitalised
+# words either side of "v"; a party word in more than PARTY_SHARE of the chunks is a common one
+_PARTY_WORD = r"[A-Z][\w.&'/-]*"
+_PARTIES = re.compile(
+    rf"((?:{_PARTY_WORD}\s+){{0,3}}{_PARTY_WORD})\s+v\.?\s+({_PARTY_WORD}(?:\s+{_PARTY_WORD}){{0,3}})"
+)
+PARTY_SHARE = 0.05
+PARTY_MIN_COMMON = 5  # in a corpus of a few dozen chunks, a name in five is still rare
 _CASE_NAME_NEXT = re.compile(r"(?<!\s)\s+(v|vs)\.?\s", re.IGNORECASE)  # "Zorblatt v. Quenmore" first
 
 
@@ -94,6 +102,9 @@ class Corpus:
     questions_in: dict[str, int] = field(default_factory=dict)
     home: dict[str, str] = field(default_factory=dict)
     parts: tuple[tuple[str, int], ...] = ()  # (collection, generation) of each part
+    # The parties named in case titles ("Getty Images v Stability AI"), each by its first word,
+    # without common words: "did Getty win?" is about a case in the sources.
+    parties: set[str] = field(default_factory=set)
     _squashed: str | None = None
 
     def collection_of(self, chunk_id: str) -> str:
@@ -396,6 +407,19 @@ def _build(corpus: Corpus) -> None:
         corpus.idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
         corpus.df = dict(df)
         corpus.max_idf = max(corpus.idf.values(), default=0.0)
+        titles = {str(meta.get("title", "")) for meta in corpus.metas}
+        common = max(PARTY_SHARE * n, PARTY_MIN_COMMON)
+        heads = (  # a party by its first word: "Getty", "Thomson", not "York" of New York Times
+            (tokens(re.sub(r"['’]s\b", "", side)) or [""])[0]
+            for title in titles
+            for match in _PARTIES.finditer(title)
+            for side in match.groups()
+        )
+        corpus.parties = {
+            t
+            for t in heads
+            if len(t) > 1 and df.get(t, 0) <= common and not t.isdigit() and not jurisdictions_in(t.title())
+        }
 
 
 def _union(parts: list[Corpus]) -> Corpus:

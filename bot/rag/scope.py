@@ -88,6 +88,13 @@ TOPIC_WORDS = frozenset(
 ) | frozenset(["版权", "著作权", "人工智能", "著作権", "저작권", "인공지능", "生成"])
 
 
+# How a case came out: with a party the sources name, a question on our subject.
+OUTCOME_WORDS = re.compile(
+    r"\b(win|wins|won|winning|lose|loses|lost|losing|appeal\w*|settle\w*|verdict|trial|overturn\w*|beat)\b",
+    re.I,
+)
+
+
 # Subjects next to ours that the sources do not cover: the bot says so rather than quoting
 # copyright passages that share a few words ("AI as an inventor" is patent law).
 UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
