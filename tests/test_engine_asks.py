@@ -25,7 +25,14 @@ from bot.index.indexer import Indexer
 from bot.jurisdictions import jurisdictions_in
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.rag import answer as answering
-from bot.rag.engine import ELSEWHERE_TEXT, ENGLISH_SOURCES_NOTE, PERSONAL_REFERRAL, UNREPORTED_TEXT, Engine
+from bot.rag.engine import (
+    ELSEWHERE_TEXT,
+    ENGLISH_SOURCES_NOTE,
+    PERSONAL_REFERRAL,
+    REFERRAL_ONLY,
+    UNREPORTED_TEXT,
+    Engine,
+)
 from bot.rag.retriever import Hit
 from tests.helpers import FIXTURE_KNOWLEDGE
 from tests.llm_server import LLMServer, Reply
@@ -195,6 +202,19 @@ def test_a_personal_dispute_opens_with_the_lawyer_referral_then_cited_sentences(
     after = result.answer[len(PERSONAL_REFERRAL) :].strip()
     assert re.search(r"\[\d+\]$", after)
     assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+@pytest.mark.parametrize(
+    "question", ["they threatened to sue me, what do I do", "Should I join these lawsuits or sue myself?"]
+)
+def test_a_dispute_that_names_nothing_of_the_subject_gets_the_referral_alone(
+    extractive: Engine, question: str
+) -> None:
+    # no rule to quote, and other people's cases would read as advice on this one
+    result = extractive.answer(question)
+    assert result.status is Status.NO_ANSWER
+    assert result.answer == REFERRAL_ONLY
+    assert result.citations == []
 
 
 def test_a_general_question_has_no_lawyer_referral(extractive: Engine) -> None:

@@ -73,6 +73,14 @@ PERSONAL_REFERRAL = (
     "qualified lawyer where you live; many bar associations run referral services. In general, my "
     "sources say:"
 )
+# A dispute of the asker's own that names nothing of our subject ("they threatened to sue me,
+# what do I do"): the sources hold no general rule to quote, only other people's cases.
+REFERRAL_ONLY = (
+    "For a dispute of your own (a claim, a notice, a threat to sue, or suing someone), talk to a "
+    "qualified lawyer where you live; many bar associations run referral services. My sources cover "
+    "the general rules on AI and copyright, not the facts of one dispute: ask me about a rule itself, "
+    'for example "Can an AI image infringe someone\'s copyright?"'
+)
 ELSEWHERE_TEXT = "My sources have nothing specific to {places} on this. The nearest they have:"
 ENGLISH_SOURCES_NOTE = "My sources are in English, so this answer quotes them in English."
 
@@ -283,6 +291,8 @@ class Engine:
         if elsewhere:
             return Answer(text, Status.NO_ANSWER, elsewhere, "extractive")
         asked = asking.read(text)
+        if asked.personal and not history and not scope.names_subject(text):
+            return Answer(text, Status.NO_ANSWER, REFERRAL_ONLY, "extractive")
         query = asked.query
         rewritten = self._rewrite(asked, history)
         if rewritten:  # with a model: a standalone English question (the condense step)

@@ -177,6 +177,24 @@ def mentions_topic(question: str) -> bool:
     return any(t in TOPIC_WORDS for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
 
 
+# The words of a dispute itself: a question with only these is about the asker's case, not a rule.
+DISPUTE_WORDS = frozenset(
+    """sue sued suing lawsuit lawsuits case court legal legally illegal law laws judgment judgement
+    ruling own""".split()
+)
+
+
+def names_subject(question: str) -> bool:
+    """Whether the question names something of our subject besides a dispute ("sue me over my AI
+    image" does; "they threatened to sue me, what do I do" does not)."""
+    lowered = question.lower()
+    if any(word in lowered for word in TOPIC_WORDS if not word.isascii()):
+        return True
+    return any(t in TOPIC_WORDS and t not in DISPUTE_WORDS for t in tokens(question)) or bool(
+        re.search(r"\bAI\b|\bA\.I\.", question)
+    )
+
+
 _NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive))\b")
 _NAME = r"([A-Z][\w'-]+(?:\s+(?:[A-Z][\w'-]+|of|de|von))*)"
 # Where a capitalised word stands as a party, court, case or country of a rule: "Zorblatt v.
