@@ -178,6 +178,24 @@ def test_a_question_in_japanese_is_answered_on_its_english_terms_not_on_quoted_n
     assert best.hit == 1
 
 
+def test_the_article_whose_own_question_matches_the_ask_answers_it(local_embeddings: LocalEmbeddings) -> None:
+    terms = passage(
+        1,
+        "Under Midjourney's terms, anyone on a paid plan owns the images they create and may sell them.",
+        "knowledge/terms.md",
+        0,
+    )
+    terms.asked = 0.8  # "Do I own my Midjourney pictures ...?" is one of its front-matter questions
+    lawsuit = passage(
+        2,
+        "The studios' lawsuits against Midjourney over images of their characters were pending in 2026.",
+        "knowledge/studios.md",
+        0,
+    )
+    best = score_sentences("does midjourney own my pics", [terms, lawsuit], local_embeddings, {})[0]
+    assert best.hit == 0
+
+
 def test_an_articles_yes_or_no_is_quoted_only_where_it_answers_the_question(
     local_embeddings: LocalEmbeddings,
 ) -> None:
@@ -326,6 +344,16 @@ def test_a_yes_written_for_is_it_illegal_does_not_answer_is_it_legal(
     assert "Yes:" not in text and "In Tennessee, publishing an AI clone" in text
     text = answer_from_one("Is AI voice cloning illegal in Tennessee?", law, local_embeddings)
     assert "Yes: in Tennessee, publishing an AI clone" in text
+
+
+def test_a_yes_written_for_do_i_own_it_does_not_answer_whether_the_company_owns_it(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    terms = "Yes: under the chatbot maker's terms, the user owns the output and may sell it."
+    text = answer_from_one("Does the chatbot maker own what its chatbot writes?", terms, local_embeddings)
+    assert "Yes:" not in text and "Under the chatbot maker's terms, the user owns the output" in text
+    text = answer_from_one("Do I own what the chatbot writes for me?", terms, local_embeddings)
+    assert "Yes: under the chatbot maker's terms" in text
 
 
 def test_where_a_settlement_stands_comes_from_the_article_on_the_parties_asked_about(
