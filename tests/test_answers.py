@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from bot.core.errors import QuestionError
 from bot.core.types import DISCLAIMER, Status
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
-from bot.rag import asking
+from bot.rag import asking, news
 from bot.rag.answer import (
     asks_about_event,
     asks_yes_or_no,
@@ -354,6 +355,39 @@ def test_a_yes_written_for_do_i_own_it_does_not_answer_whether_the_company_owns_
     assert "Yes:" not in text and "Under the chatbot maker's terms, the user owns the output" in text
     text = answer_from_one("Do I own what the chatbot writes for me?", terms, local_embeddings)
     assert "Yes: under the chatbot maker's terms" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("what's the latest in AI copyright?", True),
+        ("any news on AI lawsuits in the US?", True),
+        ("What's new in the UK on AI and copyright?", True),
+        ("what's the latest on Getty v Stability?", False),  # one matter: where it stands
+        ("is there anything new on the EU AI Act?", False),
+        ("Can I copyright AI art?", False),
+    ],
+)
+def test_a_question_for_the_news_is_told_apart(question: str, wanted: bool) -> None:
+    assert news.asks_for_news(question) is wanted
+
+
+def test_an_event_is_dated_by_when_it_happened_not_when_a_rule_applies() -> None:
+    today = dt.date(2026, 12, 1)
+    assert news.event_date("On 4 November 2025 the High Court ruled for Stability AI.", today) == dt.date(
+        2025, 11, 4
+    )
+    assert (
+        news.event_date("Under the Act as adopted in 2024, Article 50 applies from 2 August 2026.", today)
+        is None
+    )
+    assert (
+        news.event_date("As of July 2026 no decision was reported after the hearing on 11 June 2026.", today)
+        is None
+    )
+    assert news.event_date("The court will rule on 3 March 2027.", today) is None
+    signed = "The law, signed on 19 May 2025, has required platforms since 19 May 2026 to remove such images."
+    assert news.event_date(signed, today) == dt.date(2025, 5, 19)
 
 
 def test_where_a_settlement_stands_comes_from_the_article_on_the_parties_asked_about(

@@ -25,6 +25,7 @@ from bot.index.indexer import Indexer
 from bot.jurisdictions import jurisdictions_in
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.rag import answer as answering
+from bot.rag import news
 from bot.rag.engine import (
     ELSEWHERE_TEXT,
     ENGLISH_SOURCES_NOTE,
@@ -69,7 +70,9 @@ def assert_quotes_are_cited_source_sentences(result: Answer, knowledge: Path) ->
     assert result.citations and all(check(c) for c in result.citations)
     by_n = {c.n: c for c in result.citations}
     paragraphs = result.answer.split("\n\n")
-    if paragraphs[0] == PERSONAL_REFERRAL or paragraphs[0].startswith(ELSEWHERE_TEXT.split("{")[0]):
+    if paragraphs[0] in (PERSONAL_REFERRAL, news.NEWS_TEXT) or paragraphs[0].startswith(
+        ELSEWHERE_TEXT.split("{")[0]
+    ):
         paragraphs = paragraphs[1:]
     assert paragraphs
     for paragraph in paragraphs:
@@ -188,6 +191,26 @@ def test_how_a_match_came_out_is_not_answered(extractive: Engine) -> None:
     result = extractive.answer("Did Arsenal win against Chelsea?")
     assert result.status in {Status.OUT_OF_SCOPE, Status.NO_ANSWER}
     assert result.citations == []
+
+
+# -- what is new ----------------------------------------------------------------------------------
+
+
+def test_whats_the_latest_is_the_newest_dated_events_newest_first(
+    extractive: Engine, fixture_kb: Path
+) -> None:
+    result = extractive.answer("what's the latest in AI copyright?")
+    assert result.status is Status.ANSWERED
+    assert result.answer.startswith(news.NEWS_TEXT)
+    assert [c.source for c in result.citations] == ["knowledge/us-thaler.md", "knowledge/cn-li-v-liu.md"]
+    assert result.answer.index("18 March 2025") < result.answer.index("27 November 2023")
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
+
+
+def test_whats_new_in_a_place_is_that_places_news(extractive: Engine) -> None:
+    result = extractive.answer("any news from China?")
+    assert result.status is Status.ANSWERED
+    assert [c.source for c in result.citations] == ["knowledge/cn-li-v-liu.md"]
 
 
 # -- a dispute of the asker's own ----------------------------------------------------------------

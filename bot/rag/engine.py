@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import re
 import threading
@@ -31,7 +32,7 @@ from bot.index.embeddings import make_embeddings
 from bot.jurisdictions import jurisdictions_in, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
-from bot.rag import asking, scope
+from bot.rag import asking, news, scope
 from bot.rag.retriever import Hit, HybridRetriever, name_tokens
 
 log = logging.getLogger(__name__)
@@ -293,6 +294,10 @@ class Engine:
         asked = asking.read(text)
         if asked.personal and not history and not scope.names_subject(text):
             return Answer(text, Status.NO_ANSWER, REFERRAL_ONLY, "extractive")
+        if not history and news.asks_for_news(asked.ask):
+            digest = self._news(text, self.retriever_for(guild))
+            if digest is not None:
+                return digest
         query = asked.query
         rewritten = self._rewrite(asked, history)
         if rewritten:  # with a model: a standalone English question (the condense step)
@@ -363,12 +368,38 @@ class Engine:
 
     @staticmethod
     def _party_hits(retriever: HybridRetriever, text: str, hits: list[Hit]) -> list[Hit]:
-        """For a question how a case came out that names one of its parties, the passages of
-        the articles whose title names that party; else none."""
-        if not (scope.OUTCOME_WORDS.search(text) or answering.STATUS_ASK.search(text)):
+        """For a question how a case came out (or what is new in it) that names one of its
+        parties, the passages of the articles whose title names that party; else none."""
+        if not (
+            scope.OUTCOME_WORDS.search(text)
+            or answering.STATUS_ASK.search(text)
+            or news.ASKS_NEWS.search(text)
+        ):
             return []
         named = retriever.corpus().parties & name_tokens(text)
         return [h for h in hits if named & set(tokens(str(h.meta.get("title", ""))))]
+
+    def _news(self, text: str, retriever: HybridRetriever) -> Answer | None:
+        """ "What's the latest?": the newest dated event of each article (of the places named),
+        newest first; None when the sources date nothing there."""
+        corpus = retriever.corpus()
+        places = with_eu(jurisdictions_in(text))
+        articles = [retriever.section(source) for source in corpus.by_source]
+        items = news.latest_events(articles, places, dt.date.today())
+        if not items:
+            return None
+        lines, cites = [], []
+        for n, item in enumerate(items, 1):
+            sentence = item.sentence
+            quote = answering.Quote(sentence.text, sentence.start, sentence.end)
+            cites.append(answering.citation(n, item.hit, quote))
+            lines.append(f"{answering.labelled(item.hit, answering.plain(sentence.text))} [{n}]")
+        body = "\n\n".join([news.NEWS_TEXT, *lines])
+        used = [item.hit for item in items]
+        sources = [h.source for h in used]
+        return Answer(
+            text, Status.ANSWERED, body, "extractive", cites, retrieved=sources, context=context_of(used)
+        )
 
     def _rewrite(self, asked: asking.Ask, history: Sequence[Turn]) -> str:
         """With a model, a follow-up or a question in another language rewritten as one standalone
