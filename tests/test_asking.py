@@ -110,6 +110,18 @@ def test_links_and_mentions_are_not_part_of_the_ask() -> None:
         ("Puis-je vendre des images générées par l'IA ?", "fr", {"sell", "images", "generated"}),
         ("Comment protéger vos œuvres de l’IA ?", "fr", {"AI", "works"}),
         ("¿Puedo vender imágenes generadas por IA para mi tienda?", "es", {"AI", "images"}),
+        ("Wem gehören KI-generierte Bilder?", "de", {"AI", "images", "generated", "who owns"}),
+        (
+            "¿Quién es el dueño de una imagen creada con inteligencia artificial?",
+            "es",
+            {"owner owns", "AI", "created"},
+        ),
+        (
+            "Le immagini create con l'IA sono protette dal diritto d'autore?",
+            "it",
+            {"images", "AI", "protected"},
+        ),
+        ("Mag ik AI-afbeeldingen commercieel gebruiken?", "nl", {"images", "commercial", "use"}),
         ("AI生成的图片有版权吗？", "zh", {"copyright", "image", "generated"}),
         ("AIで生成した画像に著作権はありますか？", "ja", {"copyright", "image", "generated"}),
         ("AI로 생성한 이미지에 저작권이 있나요?", "ko", {"copyright", "image", "generated"}),

@@ -60,18 +60,22 @@ PERSONAL = re.compile(
 # the English-only local embedding model and the English sources can be searched offline.
 _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
-        "und der die das ist nicht ich ein eine mit für auf darf kann wenn wie oder sind bei ob".split()
+        "und der die das ist nicht ich ein eine mit für auf darf kann wenn wie oder sind bei ob wem wer was "
+        "welche gehören gehört man dürfen muss bilder werke".split()
     ),
     "fr": frozenset(
         "le la les est une des pour que qui pas dans sur peut avec mon mes je ce une est-ce vos votre nos "
         "notre sont être comment aux du".split()
     ),
     "es": frozenset(
-        "el la los las es una para que por con del puedo mis como pero sobre qué cómo si".split()
+        "el la los las es una para que por con del puedo mis como pero sobre qué cómo si quién dueño "
+        "imágenes hechas".split()
     ),
-    "it": frozenset("il lo gli è una per che con del della posso come sono non anche mio".split()),
-    "pt": frozenset("o os as é uma para que com do da posso como não são meu minha".split()),
-    "nl": frozenset("de het een is niet ik voor met op mag kan van zijn wat hoe".split()),
+    "it": frozenset(
+        "il lo gli è una per che con del della posso come sono non anche mio chi immagini".split()
+    ),
+    "pt": frozenset("o os as é uma para que com do da posso como não são meu minha quem imagens".split()),
+    "nl": frozenset("de het een is niet ik voor met op mag kan van zijn wat hoe wie afbeeldingen".split()),
 }
 _ENGLISH_WORDS = frozenset(
     "the is are and or of to in for with can i my it this that what how does do if be on not".split()
@@ -136,6 +140,17 @@ GLOSSARY: dict[str, str] = {
     "commercial": "commercial", "comercial": "commercial", "commerciale": "commercial",
     "propriétaire": "owner owns", "propietario": "owner owns", "eigentümer": "owner owns",
     "titulaire": "owner owns", "enregistrer": "register", "registrar": "register", "registrieren": "register",
+    "gehören": "owns", "wem gehört": "who owns", "wem gehören": "who owns", "eigentum": "ownership",
+    "erzeugt": "generated", "verwenden": "use", "erlaubt": "legal allowed", "dueño": "owner owns",
+    "dueña": "owner owns", "creada": "created", "creado": "created", "creadas": "created",
+    "creados": "created", "inteligencia artificial": "AI", "derecho de autor": "copyright",
+    "derechos de autor": "copyright", "propiedad": "ownership", "protette": "protected",
+    "protetta": "protected", "immagine": "image", "intelligenza artificiale": "AI", "proprietario": "owner owns",
+    "imagens": "images", "criadas": "created", "criada": "created", "dono": "owner owns",
+    "inteligência artificial": "AI", "afbeeldingen": "images", "afbeelding": "image", "auteursrecht": "copyright",
+    "commercieel": "commercial", "gebruiken": "use", "kunstmatige intelligentie": "AI", "eigenaar": "owner owns",
+    "trainen": "train", "appartient": "owns", "propriété": "ownership", "créée": "created", "créées": "created",
+    "créé": "created", "utiliser": "use", "légal": "legal", "legale": "legal", "l'ia": "AI",
 }  # fmt: skip
 _CJK_LANG = (
     ("ja", re.compile(r"[\u3040-\u30ff]")),
@@ -242,7 +257,9 @@ def english_terms(text: str) -> list[str]:
     # Longest first, each match blanked out: "derechos de imagen" is likeness, not "rights" and "image".
     for term in sorted(GLOSSARY, key=len, reverse=True):
         if term.isascii() or term.startswith("d'"):
-            pattern = re.compile(rf"(?<![\w']){re.escape(term)}(?!\w)")
+            # a long word with an ending: "generiert" in "generierte", "protegido" in "protegidos"
+            ending = r"\w{0,3}" if len(term) >= 6 and " " not in term else ""
+            pattern = re.compile(rf"(?<![\w']){re.escape(term)}{ending}(?!\w)")
         else:
             pattern = re.compile(re.escape(term))
         if pattern.search(lowered):
