@@ -32,7 +32,7 @@ OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 REAL_FLOORS = {
     "fact_recall_answer": 0.63,
     "fact_recall_context": 0.86,
-    "right_source_cited": 0.76,
+    "right_source_cited": 0.77,
     "answer_rate": 0.95,
     "decline_accuracy": 0.40,
     "citation_validity": 1.0,
@@ -41,13 +41,13 @@ REAL_FLOORS = {
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
 # real set's fact recall in the answer rose with it (0.206 -> 0.481 on the dev part).
 OWN_FLOORS = {
-    "hit@1": 0.90,
+    "hit@1": 0.92,
     "hit@5": 0.99,
     "mrr": 0.94,
     "answer_rate": 0.96,
-    "decline_accuracy": 0.94,
+    "decline_accuracy": 0.97,  # every decline (17 of 17) since appeals and courts are events
     "citation_validity": 1.0,
-    "citation_precision": 0.40,
+    "citation_precision": 0.55,
 }
 
 
