@@ -390,6 +390,19 @@ def test_an_event_is_dated_by_when_it_happened_not_when_a_rule_applies() -> None
     assert news.event_date(signed, today) == dt.date(2025, 5, 19)
 
 
+def test_a_yes_limited_by_the_next_sentence_does_not_answer_what_it_limits(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    terms = (
+        "Yes: under the chatbot maker's terms, a user may use the output for any purpose, including selling it. "
+        "The terms forbid using output to develop models that compete with the chatbot maker."
+    )
+    text = answer_from_one("Can I use the chatbot's outputs to train my own model?", terms, local_embeddings)
+    assert "Yes:" not in text and "Under the chatbot maker's terms, a user may use the output" in text
+    text = answer_from_one("Can I sell what the chatbot writes for me?", terms, local_embeddings)
+    assert "Yes: under the chatbot maker's terms" in text
+
+
 def test_where_a_settlement_stands_comes_from_the_article_on_the_parties_asked_about(
     local_embeddings: LocalEmbeddings,
 ) -> None:
