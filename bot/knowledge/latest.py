@@ -193,11 +193,17 @@ def first_sentence(body: str) -> str:
 def _line_date(match: re.Match[str]) -> dt.date | None:
     if match["iso"]:
         return _date(match["iso"])
-    month = _MONTHS.get(match["month"].lower())
-    if month is None:
+    return calendar_date(match["day"], match["month"], match["year"])
+
+
+def calendar_date(day: str, month: str, year: str) -> dt.date | None:
+    """ "21", "January" (or "Jan", "Sept"), "2025" as a date; None for a day or month that does
+    not exist."""
+    number = _MONTHS.get(month.lower().rstrip("."))
+    if number is None:
         return None
     try:
-        return dt.date(int(match["year"]), month, int(match["day"]))
+        return dt.date(int(year), number, int(day))
     except ValueError:  # 31 February
         return None
 

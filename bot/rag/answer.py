@@ -204,12 +204,12 @@ _OTHER_OWNS = re.compile(
 )
 
 
-def verdict_answers(question: str, sentence: Sentence) -> bool:
+def verdict_answers(question: str, sentence: Sentence, passage: Hit | None = None) -> bool:
     """Whether the sentence's opening verdict, if it has one, can answer the question: a
     yes-or-no question; for one on where a matter stands, a verdict that is itself a status
     ("Partly settled:", not "No: the court held"); for one whether something is allowed, not
     a sentence about liability or a ban (written for "is it illegal?"); not for one whether
-    someone else owns the work."""
+    someone else owns the work; not when a later sentence of its `passage` limits what is asked."""
     found = VERDICT.match(sentence.text)
     if not found:
         return True
@@ -219,7 +219,35 @@ def verdict_answers(question: str, sentence: Sentence) -> bool:
         return bool(_MATTER_ASK.search(found.group(0)))
     if _ASKS_ALLOWED.search(question) and not _AGAINST.search(question):
         return not _AGAINST.search(sentence.text)
-    return not _OTHER_OWNS.search(question)
+    if _OTHER_OWNS.search(question):
+        return False
+    return passage is None or not _limited_later(question, sentence, passage)
+
+
+# A sentence that limits what came before it ("... forbid using output to develop models").
+_RESTRICTS = re.compile(
+    r"\b(forbid\w*|prohibit\w*|bans?|banned|must not|may not|cannot|can't|not allowed|not permitted|"
+    r"except\w*|"
+    r"unless|only if)\b",
+    re.I,
+)
+_PLAIN_WORDS = frozenset(
+    "about after also does from have into that their them then they this what when which with your".split()
+)
+
+
+def _stems(text: str) -> set[str]:
+    return {t.rstrip("s") for t in tokens(text) if len(t) >= 4 and t not in _PLAIN_WORDS}
+
+
+def _limited_later(question: str, sentence: Sentence, passage: Hit) -> bool:
+    """Whether a later sentence of the verdict's passage limits the very thing the question asks
+    and the verdict does not mention: "Yes: ... you may use the output for any purpose" is
+    followed by "the terms forbid using output to develop models that compete", so it does not
+    answer "can I train my own model on the outputs?"."""
+    asked = _stems(question) - _stems(sentence.text)
+    later = (s.text for s in hit_sentences(passage) if s.start > sentence.start)
+    return any(_RESTRICTS.search(text) and asked & _stems(text) for text in later)
 
 
 def without_verdict(sentence: Sentence) -> Sentence:
@@ -345,9 +373,7 @@ def extractive(
     for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
         best_article = verdicts and hits[i].source == hits[0].source
         chosen[i] = [
-            p
-            if best_article and verdict_answers(question, p) and not _qualified(question, p, hits[i])
-            else without_verdict(p)
+            p if best_article and verdict_answers(question, p, hits[i]) else without_verdict(p)
             for p in picked
         ]
     # files in the order of their best sentence, those that speak for the places asked about
@@ -377,32 +403,6 @@ def extractive(
         first = next(i for i in passages if hits[i].source == source)
         parts.append(labelled(hits[first], " ".join(lines)))
     return "\n\n".join(parts), cites
-
-
-# A sentence that limits what came before it ("... forbid using output to develop models").
-_RESTRICTS = re.compile(
-    r"\b(forbid\w*|prohibit\w*|bans?|banned|must not|may not|cannot|can't|not allowed|not permitted|"
-    r"except\w*|"
-    r"unless|only if)\b",
-    re.I,
-)
-_PLAIN_WORDS = frozenset(
-    "about after also does from have into that their them then they this what when which with your".split()
-)
-
-
-def _stems(text: str) -> set[str]:
-    return {t.rstrip("s") for t in tokens(text) if len(t) >= 4 and t not in _PLAIN_WORDS}
-
-
-def _qualified(question: str, sentence: Sentence, hit: Hit) -> bool:
-    """Whether a later sentence of the verdict's passage limits the very thing the question asks
-    and the verdict does not mention: "Yes: ... you may use the output for any purpose" is
-    followed by "the terms forbid using output to develop models that compete", so it does not
-    answer "can I train my own model on the outputs?"."""
-    asked = _stems(question) - _stems(sentence.text)
-    later = (s.text for s in hit_sentences(hit) if s.start > sentence.start)
-    return any(_RESTRICTS.search(text) and asked & _stems(text) for text in later)
 
 
 def _quote_runs(picked: Sequence[Sentence], hit: Hit) -> list[list[Sentence]]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot import jurisdictions
 from bot.core.text import plain, tokens
+from bot.knowledge.latest import calendar_date
 from bot.rag.answer import Sentence, hit_sentences
 from bot.rag.retriever import Hit
 
@@ -35,18 +36,11 @@ _GENERIC = frozenset(
     recently regarding rules s so tell the there this today update updates week what whats when
     with world year front field space scene stuff""".split()
 )
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        "january february march april may june july august september october november december".split(), 1
-    )
-}
-_DAY_DATE = re.compile(
-    r"\b(\d{1,2})\s+(January|February|March|April|May|June|July|August|September|October|November|December)"
-    r"\s+(20\d\d)\b"
-)
+# "On 4 November 2025", "on 3 Sept 2024"
+_DAY_DATE = re.compile(r"\b(\d{1,2})\s+([A-Z][a-z]{2,8}\.?)\s+(20\d\d)\b")
 # A sentence that reports something happening on its date, not one that says where a matter
 # stood ("As of July 2026 no decision was reported") or what is due ("applies from 2 August").
+# (Not answer.DECIDED: its "found" and "rules" report no event: "undecided in the sources found".)
 _EVENT = re.compile(
     r"\b(held|ruled|decided|dismissed|rejected|affirmed|reversed|upheld|granted|denied|declined|fined|"
     r"sued|filed|signed|settled|passed|adopted|approved|enacted|published|issued|released|announced|"
@@ -90,11 +84,9 @@ def event_date(text: str, today: dt.date) -> dt.date | None:
     for found in _DAY_DATE.finditer(text):
         if _SPAN_WORD.search(text, max(0, found.start() - 8), found.start()):
             continue  # "applies from 2 August 2026", "since 19 May 2026": a rule's span
-        day, month, year = found.groups()
-        try:
-            dates.append(dt.date(int(year), _MONTHS[month.lower()], int(day)))
-        except ValueError:
-            continue
+        when = calendar_date(*found.groups())
+        if when is not None:
+            dates.append(when)
     dates = [d for d in dates if d <= today]
     return max(dates, default=None)
 

@@ -169,12 +169,13 @@ def refusal(question: str) -> str | None:
     return None
 
 
-def mentions_topic(question: str) -> bool:
-    """Whether the question uses a word of our subject."""
+def mentions_topic(question: str, besides: frozenset[str] = frozenset()) -> bool:
+    """Whether the question uses a word of our subject (other than those `besides`)."""
     lowered = question.lower()
     if any(word in lowered for word in TOPIC_WORDS if not word.isascii()):
         return True
-    return any(t in TOPIC_WORDS for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
+    words = TOPIC_WORDS - besides
+    return any(t in words for t in tokens(question)) or bool(re.search(r"\bAI\b|\bA\.I\.", question))
 
 
 # The words of a dispute itself: a question with only these is about the asker's case, not a rule.
@@ -187,12 +188,7 @@ DISPUTE_WORDS = frozenset(
 def names_subject(question: str) -> bool:
     """Whether the question names something of our subject besides a dispute ("sue me over my AI
     image" does; "they threatened to sue me, what do I do" does not)."""
-    lowered = question.lower()
-    if any(word in lowered for word in TOPIC_WORDS if not word.isascii()):
-        return True
-    return any(t in TOPIC_WORDS and t not in DISPUTE_WORDS for t in tokens(question)) or bool(
-        re.search(r"\bAI\b|\bA\.I\.", question)
-    )
+    return mentions_topic(question, besides=DISPUTE_WORDS)
 
 
 _NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive))\b")
