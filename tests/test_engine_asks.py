@@ -33,8 +33,9 @@ from bot.rag.engine import (
     REFERRAL_ONLY,
     UNREPORTED_TEXT,
     Engine,
+    names_nothing,
 )
-from bot.rag.retriever import Hit
+from bot.rag.retriever import Corpus, Hit
 from tests.helpers import FIXTURE_KNOWLEDGE
 from tests.llm_server import LLMServer, Reply
 
@@ -303,6 +304,34 @@ def test_an_eu_member_state_is_answered_with_the_eus_rule_first(local_embeddings
         places=frozenset({"FR", "EU"}),
     )
     assert cites[0].source == "knowledge/eu.md", text
+
+
+def test_a_general_question_opens_with_the_overview_across_places(local_embeddings: LocalEmbeddings) -> None:
+    china = passage(
+        "knowledge/cn.md",
+        "CN",
+        "In China, AI art can be a protected work if it is an original achievement in art or science.",
+    )
+    overview = passage(
+        "knowledge/overview.md",
+        "INTL",
+        "Whether anyone owns AI output is decided by each country's copyright law, not by the tool's terms.",
+    )
+    question = "who owns ai art"
+    best = answering.score_sentences(question, [china, overview], local_embeddings, {})[0]
+    assert best.hit == 0  # China's sentence matches more words
+    _, cites = answering.extractive(question, [china, overview], local_embeddings, {}, general=True)
+    assert [c.source for c in cites] == ["knowledge/overview.md", "knowledge/cn.md"]
+    _, cites = answering.extractive(question, [china, overview], local_embeddings, {})
+    assert cites[0].source == "knowledge/cn.md"  # asked about a place or a name: the best sentence first
+
+
+def test_a_question_naming_a_product_or_case_is_not_general() -> None:
+    corpus = Corpus("c", 0, ids=[str(i) for i in range(10)], df={"ai": 9, "midjourney": 1, "thaler": 1})
+    assert names_nothing("who owns ai art", corpus)
+    assert names_nothing("Is AI art theft?", corpus)
+    assert not names_nothing("Can I copyright an image I made with Midjourney?", corpus)
+    assert not names_nothing("What did Thaler argue about AI art?", corpus)
 
 
 def test_an_english_answer_carries_no_language_note(extractive: Engine) -> None:

@@ -344,6 +344,7 @@ def extractive(
     *,
     verdicts: bool = True,
     places: frozenset[str] = frozenset(),
+    general: bool = False,
 ) -> tuple[str, list[Citation]]:
     """The most relevant sentences of the best passages, each followed by its [n].
 
@@ -387,7 +388,15 @@ def extractive(
             or any(places & jurisdictions.jurisdictions_in(p.text) for p in picked)
         }
         files.sort(key=lambda source: source not in speaks)  # stable: best first within each
-    passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), min(s.start for s in chosen[i])))
+    elif general:  # "who owns AI art?": the overview across places first, then one place's rule
+        overviews = {h.source for h in hits if jurisdictions.normalise(h.meta.get("jurisdiction")) == "INTL"}
+        files.sort(key=lambda source: source not in overviews)
+    # the sentence that scored best leads: a file's passages, and a passage's quotes, in the
+    # order of their best sentence ("Midjourney grants ownership only 'to the extent possible'"
+    # before the terms' exceptions for upscales, which come earlier in the article)
+    order = {(c.hit, c.sentence.end): n for n, c in enumerate(scored)}
+    rank = {i: min(order[(i, s.end)] for s in picked) for i, picked in chosen.items()}
+    passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), rank[i]))
     parts: list[str] = []
     cites: list[Citation] = []
     for source in files:
@@ -395,7 +404,9 @@ def extractive(
         for i in (i for i in passages if hits[i].source == source):
             hit = hits[i]
             base = int(hit.meta.get("start", 0))
-            for run in _quote_runs(chosen[i], hit):
+            runs = _quote_runs(chosen[i], hit)  # a quote's sentences stay in the passage's order
+            runs.sort(key=lambda run: min(order[(i, s.end)] for s in run))
+            for run in runs:
                 n = len(cites) + 1
                 lo, hi = run[0].start, run[-1].end
                 cites.append(citation(n, hit, Quote(hit.body[lo - base : hi - base], lo, hi)))

@@ -33,7 +33,7 @@ from bot.jurisdictions import jurisdictions_in, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, news, scope
-from bot.rag.retriever import Hit, HybridRetriever, name_tokens
+from bot.rag.retriever import Corpus, Hit, HybridRetriever, name_tokens
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,9 @@ PASSAGES = 10
 # 12.4k and 15.0k characters on average. An extractive answer still quotes only the passages:
 # given the whole articles it quoted the best one's background and lost facts (0.542 -> 0.530).
 MODEL_ARTICLES = 3
+# A question that names no place and nothing rarer than a word in this share of the passages
+# ("AI") is general: its answer opens with the overviews across places.
+GENERAL_SHARE = 0.2
 # Retrievers kept for servers with sources of their own (each holds its server's chunks).
 SERVER_RETRIEVERS = 64
 MODEL_UNAVAILABLE_NOTE = "The language model did not answer, so this answer quotes the sources directly."
@@ -486,8 +489,15 @@ class Engine:
         # is close to one of that article's own (on the real dev set, 10 of 14 verdicts answered
         # another question: "Is it legal to post derivatives?" -- "Yes: ... can infringe").
         own = max((h.asked for h in hits if h.source == hits[0].source), default=0.0)
+        general = not places and names_nothing(asked.ask, prepared.retriever.corpus())
         text, cites = answering.extractive(
-            asked.query, hits, self.embeddings, idf, places=places, verdicts=own >= QUESTION_FLOOR
+            asked.query,
+            hits,
+            self.embeddings,
+            idf,
+            places=places,
+            verdicts=own >= QUESTION_FLOOR,
+            general=general,
         )
         if not cites:
             return Answer(
@@ -539,6 +549,13 @@ class Engine:
             result.context = context_of(prepared.context)
         result.latency_ms = round((time.perf_counter() - started) * 1000)
         return result
+
+
+def names_nothing(ask: str, corpus: Corpus) -> bool:
+    """Whether a question names nothing in particular: no case, company, product or law, only
+    words as common in the sources as "AI" ("who owns AI art?", not "does Midjourney own ...")."""
+    common = GENERAL_SHARE * len(corpus.ids)
+    return all(corpus.df.get(t, 0) >= common for t in name_tokens(ask))
 
 
 def relevant(hit: Hit, language: str = "en") -> bool:
