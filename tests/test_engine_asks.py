@@ -327,11 +327,18 @@ def test_a_general_question_opens_with_the_overview_across_places(local_embeddin
 
 
 def test_a_question_naming_a_product_or_case_is_not_general() -> None:
-    corpus = Corpus("c", 0, ids=[str(i) for i in range(10)], df={"ai": 9, "midjourney": 1, "thaler": 1})
+    corpus = Corpus(
+        "c",
+        0,
+        ids=[str(i) for i in range(10)],
+        df={"ai": 9, "art": 5, "midjourney": 1, "anthropic": 1, "thaler": 1},
+    )
+    corpus.title_names = {"ai", "midjourney", "anthropic"}  # from titles such as "Bartz v. Anthropic"
     assert names_nothing("who owns ai art", corpus)
     assert names_nothing("Is AI art theft?", corpus)
     assert not names_nothing("Can I copyright an image I made with Midjourney?", corpus)
     assert not names_nothing("What did Thaler argue about AI art?", corpus)
+    assert not names_nothing("did the authors win against anthropic?", corpus)  # a name in lower case
 
 
 def test_an_english_answer_carries_no_language_note(extractive: Engine) -> None:

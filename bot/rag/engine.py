@@ -553,9 +553,11 @@ class Engine:
 
 def names_nothing(ask: str, corpus: Corpus) -> bool:
     """Whether a question names nothing in particular: no case, company, product or law, only
-    words as common in the sources as "AI" ("who owns AI art?", not "does Midjourney own ...")."""
+    words as common in the sources as "AI" ("who owns AI art?", not "does Midjourney own ..."
+    nor "did the authors win against anthropic?")."""
     common = GENERAL_SHARE * len(corpus.ids)
-    return all(corpus.df.get(t, 0) >= common for t in name_tokens(ask))
+    names = name_tokens(ask) | (set(tokens(ask)) & corpus.title_names)
+    return all(corpus.df.get(t, 0) >= common for t in names)
 
 
 def relevant(hit: Hit, language: str = "en") -> bool:

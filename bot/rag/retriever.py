@@ -105,6 +105,9 @@ class Corpus:
     # The parties named in case titles ("Getty Images v Stability AI"), each by its first word,
     # without common words: "did Getty win?" is about a case in the sources.
     parties: set[str] = field(default_factory=set)
+    # Every name in the articles' titles ("Midjourney", "Anthropic", "Thaler"), lower-cased: a
+    # question may name them in lower case ("did the authors win against anthropic?").
+    title_names: set[str] = field(default_factory=set)
     _squashed: str | None = None
 
     def collection_of(self, chunk_id: str) -> str:
@@ -415,11 +418,17 @@ def _build(corpus: Corpus) -> None:
             for match in _PARTIES.finditer(title)
             for side in match.groups()
         )
+        # a word the sources also write in lower case ("art", "office") is no name
+        lower = {w for text in corpus.texts for w in _WORD_RUN.findall(text) if w.islower()}
+        corpus.title_names = {t for title in titles for t in name_tokens(title) if t not in lower}
         corpus.parties = {
             t
             for t in heads
             if len(t) > 1 and df.get(t, 0) <= common and not t.isdigit() and not jurisdictions_in(t.title())
         }
+
+
+_WORD_RUN = re.compile(r"[A-Za-z][a-z]*")
 
 
 def _union(parts: list[Corpus]) -> Corpus:
