@@ -162,6 +162,37 @@ def test_an_answer_spread_over_two_sections_of_one_article_quotes_both(
     assert {c.quote for c in cites[:2]} == {terms.body, naming.body}
 
 
+def test_a_weaker_sentence_before_the_best_one_in_a_quote_does_not_open_the_answer(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    report = hit(
+        1,
+        "The Copyright Office's report drew more than 10,000 public comments. "
+        "On prompts, the Copyright Office concluded that prompting alone does not make the user "
+        "the author of the output.",
+    )
+    text, cites = extractive(
+        "what did the Copyright Office say about prompts?", [report], local_embeddings, {}
+    )
+    assert text.startswith("On prompts, the Copyright Office concluded"), text
+    assert "10,000 public comments" in text  # still quoted, after the answer
+    assert cites[0].quote.startswith("On prompts")
+
+
+def test_did_someone_win_is_answered_first_with_what_the_court_decided(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    aside = passage(1, "Getty also sued Stability AI in the United States.", "knowledge/getty.md", 0)
+    ruling = passage(
+        2,
+        "The High Court ruled in November 2025 that Getty's claim against Stability AI failed.",
+        "knowledge/getty.md",
+        400,
+    )
+    text, cites = extractive("did Getty win against Stability?", [aside, ruling], local_embeddings, {})
+    assert cites[0].quote == ruling.body, text
+
+
 def test_a_question_in_japanese_is_answered_on_its_english_terms_not_on_quoted_names(
     local_embeddings: LocalEmbeddings,
 ) -> None:

@@ -318,12 +318,16 @@ def test_a_general_question_opens_with_the_overview_across_places(local_embeddin
         "Whether anyone owns AI output is decided by each country's copyright law, not by the tool's terms.",
     )
     question = "who owns ai art"
+    overview.asked = 0.6  # the overview's own front-matter question is the nearest
     best = answering.score_sentences(question, [china, overview], local_embeddings, {})[0]
     assert best.hit == 0  # China's sentence matches more words
     _, cites = answering.extractive(question, [china, overview], local_embeddings, {}, general=True)
     assert [c.source for c in cites] == ["knowledge/overview.md", "knowledge/cn.md"]
     _, cites = answering.extractive(question, [china, overview], local_embeddings, {})
     assert cites[0].source == "knowledge/cn.md"  # asked about a place or a name: the best sentence first
+    china.asked = 0.95  # a single place's article is nearer: its best sentence leads
+    _, cites = answering.extractive(question, [china, overview], local_embeddings, {}, general=True)
+    assert cites[0].source == "knowledge/cn.md"
 
 
 def test_a_question_naming_a_product_or_case_is_not_general() -> None:

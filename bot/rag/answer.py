@@ -35,6 +35,8 @@ MAX_REPLY_CHARS = 8000
 # about 1,340 characters an answer instead of 1,130; 8 sentences added little more).
 EXTRACTIVE_SENTENCES = 7
 SENTENCE_CUT = 0.5
+# A sentence scoring under this share of a later one in its quote does not lead the quote.
+LEAD_SHARE = 0.7
 NO_COVERAGE = re.compile(
     r"(sources|passages|documents)\s+(don['’]?t|do not|does not|doesn['’]?t)\s+"
     r"(cover|address|answer|mention|say|report)"
@@ -153,6 +155,9 @@ ASKED_MIN = 0.65
 # For a question that names places: sentences from sources of those places rise by this much,
 # sentences from sources of other places (overviews aside) fall by it.
 PLACE_BONUS = 0.05
+# "did Getty win?": a sentence saying what a court decided rises by this much
+OUTCOME_BONUS = 0.08
+_OUTCOME_ASK = re.compile(r"\b(win|wins|won|winning|lose|loses|lost|losing|beat)\b", re.I)
 # The verdict that opens an article's short answer ("Yes:", "No, not in the US:", "Partly
 # settled:") answers the question the article was written for. Quoted for another question it
 # reads as the answer to that one ("Is my comment protected? -- No for prompts alone: ..."), so
@@ -303,6 +308,7 @@ def score_sentences(
         weights = english
     total = sum(weights.values()) or 1.0
     status_ask = bool(STATUS_ASK.search(question))
+    outcome_ask = bool(_OUTCOME_ASK.search(question))
     first_of: dict[int, int] = {}
     for i, s in candidates:
         first_of.setdefault(i, s.start)
@@ -323,6 +329,8 @@ def score_sentences(
             score += 0.06 if s.start == first_of[i] else 0.03
         if status_ask and STATUS_HEADING.search(heading):
             score += 0.08
+        if outcome_ask and _DECIDED.search(s.text):  # "did Getty win?": what a court decided
+            score += OUTCOME_BONUS
         if _LEANS_BACK.match(plain(s.text)):
             score -= 0.08
         if places:  # a question about France is answered with France's (or the EU's) rule first
@@ -378,7 +386,7 @@ def extractive(
             for p in picked
         ]
     # files in the order of their best sentence, those that speak for the places asked about
-    # first; a file's passages in the order of the file
+    # first
     files = list(dict.fromkeys(hits[c.hit].source for c in scored if c.hit in chosen))
     if places:
         speaks = {
@@ -388,13 +396,18 @@ def extractive(
             or any(places & jurisdictions.jurisdictions_in(p.text) for p in picked)
         }
         files.sort(key=lambda source: source not in speaks)  # stable: best first within each
-    elif general:  # "who owns AI art?": the overview across places first, then one place's rule
+    elif general:  # "who owns AI art?": the overview across places first, then one place's rule,
+        # when an overview's own questions are the nearest ("is it legal to clone a celebrity's
+        # voice?" is nearer the articles on voice cases than the voice overview's questions)
         overviews = {h.source for h in hits if jurisdictions.normalise(h.meta.get("jurisdiction")) == "INTL"}
-        files.sort(key=lambda source: source not in overviews)
+        nearest = max(hits, key=lambda h: h.asked)
+        if nearest.source in overviews:
+            files.sort(key=lambda source: source not in overviews)
     # the sentence that scored best leads: a file's passages, and a passage's quotes, in the
     # order of their best sentence ("Midjourney grants ownership only 'to the extent possible'"
     # before the terms' exceptions for upscales, which come earlier in the article)
     order = {(c.hit, c.sentence.end): n for n, c in enumerate(scored)}
+    scores = {(c.hit, c.sentence.end): c.score for c in scored}
     rank = {i: min(order[(i, s.end)] for s in picked) for i, picked in chosen.items()}
     passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), rank[i]))
     parts: list[str] = []
@@ -404,7 +417,7 @@ def extractive(
         for i in (i for i in passages if hits[i].source == source):
             hit = hits[i]
             base = int(hit.meta.get("start", 0))
-            runs = _quote_runs(chosen[i], hit)  # a quote's sentences stay in the passage's order
+            runs = _lead_off(_quote_runs(chosen[i], hit), {s.end: scores[(i, s.end)] for s in chosen[i]})
             runs.sort(key=lambda run: min(order[(i, s.end)] for s in run))
             for run in runs:
                 n = len(cites) + 1
@@ -433,6 +446,22 @@ def _quote_runs(picked: Sequence[Sentence], hit: Hit) -> list[list[Sentence]]:
                 continue
         runs.append([s])
     return runs
+
+
+def _lead_off(runs: list[list[Sentence]], scores: dict[int, float]) -> list[list[Sentence]]:
+    """Quotes whose best sentence comes after weaker ones are cut there, so that the best leads:
+    "The Office based the report on 10,000 comments" does not open the answer on prompts. A
+    quote's sentences otherwise stay in the passage's order, and items of a list (after ":" or
+    ";") stay together."""
+    out: list[list[Sentence]] = []
+    for run in runs:
+        top = max(range(len(run)), key=lambda k: scores[run[k].end])
+        weaker = all(scores[s.end] < LEAD_SHARE * scores[run[top].end] for s in run[:top])
+        if top and weaker and not plain(run[top - 1].text).rstrip().endswith((":", ";")):
+            out += [run[top:], run[:top]]
+        else:
+            out.append(run)
+    return out
 
 
 def _capitalised(text: str) -> str:
