@@ -306,6 +306,24 @@ def test_an_eu_member_state_is_answered_with_the_eus_rule_first(local_embeddings
     assert cites[0].source == "knowledge/eu.md", text
 
 
+def test_a_places_own_article_leads_over_another_articles_mention_of_it(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    japan = passage(
+        "knowledge/jp.md",
+        "JP",
+        "Under Article 30-4, Japan allows AI training on almost any copyrighted work.",
+    )
+    brazil = passage(  # Brazil's article comparing: not Japan's rule, so not lifted as one
+        "knowledge/br.md",
+        "BR",
+        "Singapore and Japan, by contrast, allow AI training without payment, subject to conditions.",
+    )
+    question = "does Japan allow AI training on anything?"
+    _, cites = answering.extractive(question, [japan, brazil], local_embeddings, {}, places=frozenset({"JP"}))
+    assert cites[0].source == "knowledge/jp.md"
+
+
 def test_a_general_question_opens_with_the_overview_across_places(local_embeddings: LocalEmbeddings) -> None:
     china = passage(
         "knowledge/cn.md",

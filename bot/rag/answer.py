@@ -335,9 +335,12 @@ def score_sentences(
             score -= 0.08
         if places:  # a question about France is answered with France's (or the EU's) rule first
             code = jurisdictions.normalise(hits[i].meta.get("jurisdiction"))
-            if code in places or places & jurisdictions.jurisdictions_in(s.text):
+            # another place's article that mentions this one ("Singapore and Japan instead
+            # allow ...", in Brazil's) is not its rule: neither lifted nor lowered
+            mentioned = bool(places & jurisdictions.jurisdictions_in(s.text))
+            if code in places or (mentioned and code == "INTL"):
                 score += PLACE_BONUS
-            elif code != "INTL":
+            elif not mentioned and code != "INTL":
                 score -= PLACE_BONUS
         out.append(Candidate(score, i, s))
     out.sort(key=lambda c: c.score, reverse=True)
