@@ -179,6 +179,30 @@ def test_a_weaker_sentence_before_the_best_one_in_a_quote_does_not_open_the_answ
     assert cites[0].quote.startswith("On prompts")
 
 
+def test_the_short_answer_of_an_article_written_for_the_very_question_leads(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    overview = hit(
+        1,
+        "As of 2026, output made by AI with no human creative input is unprotected in most countries, "
+        "while a person's own creative choices can be protected.",
+        "knowledge/overview.md",
+    )
+    overview.meta["headings"] = "In short"
+    overview.asked = 0.95  # its own front-matter question is all but the one asked
+    japan = hit(
+        2,
+        "Japan's Agency says autonomously generated AI art is not a work under copyright.",
+        "knowledge/jp.md",
+    )
+    question = "can AI art be copyrighted?"
+    _, cites = extractive(question, [japan, overview], local_embeddings, {})
+    assert cites[0].source == "knowledge/overview.md"
+    overview.asked = 0.7  # merely near: the sentence that matches best leads
+    _, cites = extractive(question, [japan, overview], local_embeddings, {})
+    assert cites[0].source == "knowledge/jp.md"
+
+
 def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     local_embeddings: LocalEmbeddings,
 ) -> None:

@@ -152,6 +152,11 @@ LEAD_HEADING = re.compile(r"\bin short\b", re.I)
 # put a general overview above the UK's own article for "Is the UK changing its law?".
 ASKED_WEIGHT = 0.5
 ASKED_MIN = 0.65
+# An article whose own front-matter question is this near the one asked was written for it: its
+# "In short" comes along and its first sentence rises by SAME_BONUS ("can AI art be copyrighted?"
+# opened with the overview's sentence on Japan instead of its answer across places).
+SAME_QUESTION = 0.85
+SAME_BONUS = 0.2
 # For a question that names places: sentences from sources of those places rise by this much,
 # sentences from sources of other places (overviews aside) fall by it.
 PLACE_BONUS = 0.05
@@ -327,6 +332,8 @@ def score_sentences(
         heading = str(hits[i].meta.get("headings", ""))
         if LEAD_HEADING.search(heading):
             score += 0.06 if s.start == first_of[i] else 0.03
+            if s.start == first_of[i] and hits[i].asked >= SAME_QUESTION:
+                score += SAME_BONUS
         if status_ask and STATUS_HEADING.search(heading):
             score += 0.08
         if outcome_ask and _DECIDED.search(s.text):  # "did Getty win?": what a court decided

@@ -429,9 +429,16 @@ class Engine:
         return out
 
     def _with_lead(self, retriever: HybridRetriever, hits: list[Hit]) -> list[Hit]:
-        """The passages, with the "In short" section of the best one's article added when missing."""
+        """The passages, with the "In short" section of the best one's article added when missing,
+        and that of the article whose own question is all but the one asked ("can AI art be
+        copyrighted?" is the overview's own question, though its sections on the EU and Japan came
+        up, not its short answer)."""
         extra = self._more_of(retriever, hits[0], hits, answering.LEAD_HEADING)
-        return [*hits, *extra[:1]]
+        out = [*hits, *extra[:1]]
+        nearest = max(hits, key=lambda h: h.asked)
+        if nearest.asked >= answering.SAME_QUESTION and nearest.source != hits[0].source:
+            out += self._more_of(retriever, nearest, out, answering.LEAD_HEADING)[:1]
+        return out
 
     def _with_status(self, retriever: HybridRetriever, hits: list[Hit]) -> list[Hit]:
         """The passages, with the Status section of the best one's article added when missing."""
