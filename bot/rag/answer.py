@@ -162,7 +162,6 @@ SAME_BONUS = 0.2
 PLACE_BONUS = 0.05
 # "did Getty win?": a sentence saying what a court decided rises by this much
 OUTCOME_BONUS = 0.08
-_OUTCOME_ASK = re.compile(r"\b(win|wins|won|winning|lose|loses|lost|losing|beat)\b", re.I)
 # The verdict that opens an article's short answer ("Yes:", "No, not in the US:", "Partly
 # settled:") answers the question the article was written for. Quoted for another question it
 # reads as the answer to that one ("Is my comment protected? -- No for prompts alone: ..."), so
@@ -417,7 +416,6 @@ def extractive(
     # order of their best sentence ("Midjourney grants ownership only 'to the extent possible'"
     # before the terms' exceptions for upscales, which come earlier in the article)
     order = {(c.hit, c.sentence.end): n for n, c in enumerate(scored)}
-    scores = {(c.hit, c.sentence.end): c.score for c in scored}
     rank = {i: min(order[(i, s.end)] for s in picked) for i, picked in chosen.items()}
     passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), rank[i]))
     parts: list[str] = []
@@ -427,7 +425,8 @@ def extractive(
         for i in (i for i in passages if hits[i].source == source):
             hit = hits[i]
             base = int(hit.meta.get("start", 0))
-            runs = _lead_off(_quote_runs(chosen[i], hit), {s.end: scores[(i, s.end)] for s in chosen[i]})
+            of_sentence = {s.end: scored[order[(i, s.end)]].score for s in chosen[i]}
+            runs = _lead_off(_quote_runs(chosen[i], hit), of_sentence)
             runs.sort(key=lambda run: min(order[(i, s.end)] for s in run))
             for run in runs:
                 n = len(cites) + 1
@@ -499,6 +498,7 @@ _EVENT_SETTLED = re.compile(r"\b(did|have|has|will) [^?]{0,60}\bsettle(d)?\b", r
 # fine OpenAI?"): events too, reported only by a sentence that says an appeal was decided or a
 # fine imposed.
 _OUTCOME = r"(win|wins|won|lose|loses|lost|succeed\w*|fail\w*|overturn\w*|revers\w*|upheld|uphold|affirm\w*)"
+_OUTCOME_ASK = re.compile(rf"\b{_OUTCOME}\b", re.I)  # "did Getty win?", "was it upheld?"
 _EVENT_APPEAL = re.compile(
     rf"\b{_OUTCOME}\b[^?.]{{0,40}}\bappeal\b|\bappeal\w*\b[^?.]{{0,40}}\b{_OUTCOME}\b|\b(overturned|reversed)\b",
     re.I,
