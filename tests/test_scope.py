@@ -52,12 +52,31 @@ def test_patent_questions_are_declined_as_not_covered_unless_they_ask_about_copy
 
 
 @pytest.mark.parametrize(
+    ("question", "declined"),
+    [
+        ("Am I allowed to use Claude at work?", True),
+        ("my boss wants me to use AI for everything, is that legal", True),
+        ("Does my employer own the code I write with Copilot at work?", False),
+        ("Can I sell art I make with Midjourney at my job?", False),
+        ("Can I use Midjourney images for work?", False),
+    ],
+)
+def test_workplace_questions_are_referred_to_the_employer_unless_they_ask_about_copyright(
+    question: str, declined: bool
+) -> None:
+    message = uncovered(question)
+    assert (message is not None and "your employer's policy" in message) is declined
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "What is the license here, and can it be used for commercial purposes?",
         "Could one use the dataset for training commercial models?",
         "Can we get clarification on the commercial licensing for individual users?",
         "can i use this ai tool for commercial art",
+        "Can we use the generated images commercially in our game?",
+        "Is the model licensed for commercial use?",
     ],
 )
 def test_licence_questions_about_an_unnamed_model_or_dataset_ask_for_its_name(question: str) -> None:
@@ -75,6 +94,8 @@ def test_licence_questions_about_an_unnamed_model_or_dataset_ask_for_its_name(qu
         "This dataset is licensed for non-commercial use only: can I sell images made with it?",
         "Can I sell AI images commercially here?",
         "If I train a model on copyrighted data, can I use it commercially?",
+        "Can I use the generated images from Midjourney commercially?",
+        "Is the model of a training exception like Japan's good for commercial AI?",
     ],
 )
 def test_licence_questions_that_name_the_thing_or_ask_in_general_are_answered(question: str) -> None:

@@ -108,6 +108,18 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
         "My sources cover copyright and the rules around it for AI, not patent law, so I can't answer "
         "questions about patents or AI inventors.",
     ),
+    (  # "Is it legal to use ChatGPT at work?": the employer's policy and contract decide
+        re.compile(
+            r"\bat (my |our |your )?(work|workplace|job|office)\b|\bmy (employer|boss|manager)\b", re.I
+        ),
+        re.compile(
+            r"\bcopyright|\bown(s|ed|er|ership)?\b|\blicen[cs]|\binfring|\btrain|\bauthor|\bcommercial|\bsell",
+            re.I,
+        ),
+        "My sources cover copyright and AI, not workplace rules: whether you may use an AI tool at "
+        "work is decided by your employer's policy and your contract, so ask your employer or a "
+        "lawyer. I can answer who owns what the tool makes, or whether it may infringe.",
+    ),
 ]
 
 
@@ -117,7 +129,10 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
 _UNNAMED_THING = re.compile(
     r"\blicen[cs]e\s+here\b|\bthe\s+(commercial\s+)?licen[cs]ing\b"
     r"|\b((this|that|your|our)\s+(\w+\s+)?(model|models|software|app|tool)"
-    r"|(this|that|the|your|our)\s+(repo|repository|dataset|data\s?set|weights|checkpoints?|project|library|codebase))\b",
+    r"|(this|that|the|your|our)\s+(repo|repository|dataset|data\s?set|weights|checkpoints?|project|library|codebase)"
+    # "can we use the generated images commercially?", asked under a model's page
+    r"|the\s+(generated|created|produced)\s+(images?|pictures?|outputs?|content|videos?|music|audio|songs?|code|text)"
+    r"|the\s+models?(?!\s+(of|that|which|who)\b))\b",
     re.I,
 )
 _TERMS_ASK = re.compile(
