@@ -217,6 +217,57 @@ def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     assert cites[0].quote == ruling.body, text
 
 
+def test_what_did_the_court_decide_is_answered_with_the_holding_of_that_case_not_its_status(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    status = passage(
+        1,
+        "Whether the Smith v. Jones judgment was appealed to a higher court is unconfirmed.",
+        "knowledge/smith.md",
+        900,
+    )
+    status.meta["headings"] = "Status"
+    holding = passage(
+        2,
+        "The Riverside Court held in Smith v. Jones that the painting made with an AI tool was "
+        "protected by copyright.",
+        "knowledge/smith.md",
+        0,
+    )
+    mention = passage(
+        3,
+        "The Riverside Court's ruling in Smith v. Jones held an AI painting protected, unlike US rulings.",
+        "knowledge/overview.md",
+        0,
+    )
+    question = "What did the Riverside Court decide in Smith v. Jones?"
+    _, cites = extractive(question, [status, holding], local_embeddings, {})
+    assert cites[0].quote == holding.body
+    # "is the case over?" still asks where it stands
+    top = score_sentences("Is Smith v. Jones over?", [status, holding], local_embeddings, {})[0]
+    assert top.hit == 0
+    # the case's own article decides, not another's mention of it
+    _, cites = extractive(question, [mention, holding], local_embeddings, {})
+    assert cites[0].source == "knowledge/overview.md"
+    cases = frozenset({"knowledge/smith.md"})
+    _, cites = extractive(question, [mention, holding], local_embeddings, {}, cases=cases)
+    assert cites[0].source == "knowledge/smith.md"
+
+
+def test_a_sentence_that_leans_on_the_one_before_is_not_moved_to_lead_its_quote(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    text = (
+        "GEMA has sued two AI companies over song lyrics in the Munich court. "
+        "In its first case, the Munich court ruled that ChatGPT infringed song lyrics."
+    )
+    both = hit(1, text, "knowledge/gema.md")
+    answer, _ = extractive(
+        "What did the Munich court rule on ChatGPT and lyrics?", [both], local_embeddings, {}
+    )
+    assert answer.startswith("GEMA has sued two AI companies"), answer
+
+
 def test_a_question_in_japanese_is_answered_on_its_english_terms_not_on_quoted_names(
     local_embeddings: LocalEmbeddings,
 ) -> None:

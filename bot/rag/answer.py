@@ -138,6 +138,8 @@ _LEANS_BACK = re.compile(
     r"the same|also|however|but|and|so|then|instead|meanwhile|still|yet|likewise)\b",
     re.I,
 )
+# ... or does so in its first words ("In its first, GEMA v. OpenAI, ...")
+_REFERS_BACK = re.compile(r"^\W*(\w+\W+){1,2}?(its|their|this|these|those|they|them)\b", re.I)
 # What a question asks about: the state of a matter ("is it over?", "who won?").
 STATUS_ASK = re.compile(
     r"\b(over|pending|ongoing|still|latest|update|updates|status|now|currently|current|news|won|win|wins|"
@@ -145,6 +147,15 @@ STATUS_ASK = re.compile(
     r"settlement|appeal|appealed|final|finished|ended|resolved|happened)\b",
     re.I,
 )
+# "What did the court decide in Li v. Liu?" asks for the holding, not where the matter stands.
+_HOLDING_ASK = re.compile(r"\bwhat (did|does|has) [^?]{0,80}?\b(decide|rule|hold|find|conclude)\b", re.I)
+
+
+def asks_status(question: str) -> bool:
+    """Whether the question asks where a matter stands ("is it over?", "who won?")."""
+    return bool(STATUS_ASK.search(question)) and not _HOLDING_ASK.search(question)
+
+
 STATUS_HEADING = re.compile(r"\b(status|latest|what happened next|where (it|things) stand|update)", re.I)
 LEAD_HEADING = re.compile(r"\bin short\b", re.I)
 # Sentences of an article whose front-matter question is near the ask rise by this much per
@@ -286,8 +297,12 @@ def score_sentences(
     embeddings: Embeddings,
     idf: dict[str, float],
     places: frozenset[str] = frozenset(),
+    status: bool | None = None,
+    cases: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
-    """Every quotable sentence of the passages, best first.
+    """Every quotable sentence of the passages, best first (`status`: whether the question asks
+    where a matter stands, read from it by default; `cases`: the files on the case the question
+    names, whose decision answers "what did the court decide?" before other articles' mentions).
 
     The score mixes meaning (cosine similarity to the question) and shared rare words, then
     prefers what answers: an article's "In short" (its first sentence answers the question most
@@ -311,8 +326,9 @@ def score_sentences(
     if english and len(english) < len(weights):
         weights = english
     total = sum(weights.values()) or 1.0
-    status_ask = bool(STATUS_ASK.search(question))
-    outcome_ask = bool(_OUTCOME_ASK.search(question))
+    status_ask = asks_status(question) if status is None else status
+    # "did Getty win?", "what did the court decide?": what a court decided
+    outcome_ask = bool(_OUTCOME_ASK.search(question) or _HOLDING_ASK.search(question))
     first_of: dict[int, int] = {}
     for i, s in candidates:
         first_of.setdefault(i, s.start)
@@ -335,7 +351,7 @@ def score_sentences(
                 score += SAME_BONUS
         if status_ask and STATUS_HEADING.search(heading):
             score += 0.08
-        if outcome_ask and _DECIDED.search(s.text):  # "did Getty win?": what a court decided
+        if outcome_ask and _DECIDED.search(s.text) and (not cases or hits[i].source in cases):
             score += OUTCOME_BONUS
         if _LEANS_BACK.match(plain(s.text)):
             score -= 0.08
@@ -362,13 +378,14 @@ def extractive(
     verdicts: bool = True,
     places: frozenset[str] = frozenset(),
     general: bool = False,
+    cases: frozenset[str] = frozenset(),
 ) -> tuple[str, list[Citation]]:
     """The most relevant sentences of the best passages, each followed by its [n].
 
     Several passages of one file may be quoted (an article's answer is often spread over its
     sections); they are cited one by one and shown together, in the file's order, in one
     paragraph under one label."""
-    scored = score_sentences(question, hits, embeddings, idf, places)
+    scored = score_sentences(question, hits, embeddings, idf, places, cases=cases)
     if not scored:
         return "", []
     best = scored[0].score
@@ -461,12 +478,15 @@ def _lead_off(runs: list[list[Sentence]], scores: dict[int, float]) -> list[list
     """Quotes whose best sentence comes after weaker ones are cut there, so that the best leads:
     "The Office based the report on 10,000 comments" does not open the answer on prompts. A
     quote's sentences otherwise stay in the passage's order, and items of a list (after ":" or
-    ";") stay together."""
+    ";") stay together, and a sentence that leans on the one before ("In its first, ...") does not
+    lead."""
     out: list[list[Sentence]] = []
     for run in runs:
         top = max(range(len(run)), key=lambda k: scores[run[k].end])
         weaker = all(scores[s.end] < LEAD_SHARE * scores[run[top].end] for s in run[:top])
-        if top and weaker and not plain(run[top - 1].text).rstrip().endswith((":", ";")):
+        lead = plain(run[top].text)
+        stands_alone = not (_LEANS_BACK.match(lead) or _REFERS_BACK.match(lead))
+        if top and weaker and stands_alone and not plain(run[top - 1].text).rstrip().endswith((":", ";")):
             out += [run[top:], run[:top]]
         else:
             out.append(run)

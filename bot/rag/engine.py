@@ -358,11 +358,14 @@ class Engine:
                 context=context_of(hits),
             )
         strong = self._with_lead(retriever, strong)  # the best article's own short answer
-        if answering.STATUS_ASK.search(asked.ask):  # "is it over?": where the matter stands
+        status = answering.asks_status(asked.ask)
+        if status:  # "is it over?": where the matter stands
             strong = self._with_status(retriever, strong)
         if answering.asks_about_event(asked.ask):
-            # judged on the whole of the best articles, not only the passages that came up
-            articles = self._articles(retriever, strong, 2)
+            # judged on the whole of the best articles, not only the passages that came up; where
+            # the matter stands is the answer when the sources do not report the event
+            stands = strong if status else self._with_status(retriever, strong)
+            articles = self._articles(retriever, stands, 2)
             about = answering.unreported_event(asked.ask, articles)
             if about is not None:
                 return self._unreported(retriever, text, asked, articles, retrieved, about)
@@ -465,7 +468,9 @@ class Engine:
         about: re.Pattern[str],
     ) -> Answer:
         """ "My sources don't report that", with where the matter stands in the sources."""
-        scored = answering.score_sentences(asked.query, hits, self.embeddings, retriever.corpus().idf)
+        scored = answering.score_sentences(
+            asked.query, hits, self.embeddings, retriever.corpus().idf, status=True
+        )  # where the matter stands, even for "what did the court decide?"
         best = answering.latest(scored, hits, about, asked.ask)
         if best is None:
             return Answer(text, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", retrieved=retrieved)
@@ -497,6 +502,7 @@ class Engine:
         # another question: "Is it legal to post derivatives?" -- "Yes: ... can infringe").
         own = max((h.asked for h in hits if h.source == hits[0].source), default=0.0)
         general = not places and names_nothing(asked.ask, prepared.retriever.corpus())
+        cases = frozenset(h.source for h in self._party_hits(prepared.retriever, asked.ask, hits))
         text, cites = answering.extractive(
             asked.query,
             hits,
@@ -505,6 +511,7 @@ class Engine:
             places=places,
             verdicts=own >= QUESTION_FLOOR,
             general=general,
+            cases=cases,
         )
         if not cites:
             return Answer(
