@@ -168,6 +168,8 @@ def test_an_english_question_with_one_foreign_word_stays_english(question: str) 
         "I got a DMCA takedown notice for my AI art",
         "should I join the class action against Stability?",
         "Someone copied my AI artwork and sells it on Etsy, can I sue them?",
+        "I found out my drawings were scraped into a dataset without asking me, is that legal?",
+        "some of my youtube videos have been downloaded for an AI project, can they do that?",
     ],
 )
 def test_a_dispute_of_the_askers_own_is_personal(question: str) -> None:
@@ -181,6 +183,8 @@ def test_a_dispute_of_the_askers_own_is_personal(question: str) -> None:
         "Who owns AI art in the US?",
         "Did the NYT sue OpenAI over training data?",
         "What did the court hold in Thaler v. Perlmutter?",
+        "If my images are AI-generated, can anyone copy them?",
+        "Is my art protected if I used Midjourney for the background?",
     ],
 )
 def test_a_general_question_is_not_personal(question: str) -> None:

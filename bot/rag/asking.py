@@ -52,6 +52,10 @@ PERSONAL = re.compile(
     r"|\b(i|we) (got|received|have received|was sent|were sent|am being|are being)\b.{0,30}\b(notice|letter|claim|strike|takedown|sued|threatened)\b"
     r"|\b(they|someone|somebody|a company|he|she)\b.{0,30}\b(threaten\w*|sue|suing|sued|stole|stealing|copied|copying|used)\b.{0,30}\b(me|my|mine|us|our)\b"
     r"|\bjoin (the|this|a|these) (class[- ]action|lawsuits?|suit)\b"
+    # "some of my uploaded videos are selected by you to be used", "my art was scraped"
+    r"|\b(my|our) (\w+ ){0,2}(videos?|photos?|pictures?|images?|art|artwork|drawings?|content|music|songs?"
+    r"|books?|novels?|code|writing|voice)\b (are|is|was|were|have been|has been|got|being)\b"
+    r".{0,40}\b(used|taken|copied|scraped|stolen|selected|downloaded)\b"
     r"|\bwhat (should|do|can) (i|we) do\b",
     re.I,
 )
