@@ -30,11 +30,11 @@ REAL = ROOT / "tests" / "eval" / "real.jsonl"
 OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 # The real set's dev part (94 questions), extractive, as reached when the floor was set.
 REAL_FLOORS = {
-    "fact_recall_answer": 0.63,
-    "fact_recall_context": 0.86,
+    "fact_recall_answer": 0.65,
+    "fact_recall_context": 0.87,
     "right_source_cited": 0.77,
     "answer_rate": 0.95,
-    "decline_accuracy": 0.40,
+    "decline_accuracy": 0.55,
     "citation_validity": 1.0,
 }
 # The older set: answers now quote up to seven sentences from more files (and lean less on the
