@@ -7,6 +7,7 @@ nothing to these); the model is the OpenAI-compatible server on 127.0.0.1."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from bot.rag.engine import (
     REFERRAL_ONLY,
     UNREPORTED_TEXT,
     Engine,
+    _Prepared,
     names_nothing,
 )
 from bot.rag.retriever import Corpus, Hit
@@ -137,6 +139,21 @@ def test_the_weather_is_never_answered(extractive: Engine) -> None:
 
 
 # -- an event the sources do not report -----------------------------------------------------------
+
+
+def test_an_extractive_answer_can_quote_a_section_of_the_best_article_that_did_not_come_up(
+    extractive: Engine, fixture_kb: Path
+) -> None:
+    question = "Who refused to register Thaler's picture, and what did he list as its author?"
+    prepared = extractive._prepare(question, None, [])
+    assert isinstance(prepared, _Prepared)
+    assert prepared.hits[0].source == "knowledge/us-thaler.md"
+    # as if retrieval had brought only the article's other section
+    others = [h for h in prepared.hits if "The ruling" not in str(h.meta.get("headings", ""))]
+    assert others and others[0].source == "knowledge/us-thaler.md"
+    result = extractive._extractive(dataclasses.replace(prepared, hits=others))
+    assert "listed his machine as the sole author" in result.answer, result.answer
+    assert_quotes_are_cited_source_sentences(result, fixture_kb)
 
 
 def test_a_decision_the_sources_do_not_report_is_said_to_be_unreported(
