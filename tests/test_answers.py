@@ -268,6 +268,18 @@ def test_a_sentence_that_leans_on_the_one_before_is_not_moved_to_lead_its_quote(
     assert answer.startswith("GEMA has sued two AI companies"), answer
 
 
+def test_an_aside_about_another_lawsuit_does_not_open_the_answer(local_embeddings: LocalEmbeddings) -> None:
+    aside = passage(1, "Acme also has a separate lawsuit against Beta in Canada.", "knowledge/acme.md", 0)
+    ruling = passage(
+        2,
+        "The High Court ruled in 2025 that Acme's claim against Beta failed.",
+        "knowledge/acme.md",
+        400,
+    )
+    scored = score_sentences("did Acme win against Beta?", [aside, ruling], local_embeddings, {})
+    assert scored[0].hit == 1, [(round(c.score, 3), c.sentence.text) for c in scored]
+
+
 def test_a_question_in_japanese_is_answered_on_its_english_terms_not_on_quoted_names(
     local_embeddings: LocalEmbeddings,
 ) -> None:
