@@ -185,6 +185,7 @@ def test_a_dispute_of_the_askers_own_is_personal(question: str) -> None:
         "What did the court hold in Thaler v. Perlmutter?",
         "If my images are AI-generated, can anyone copy them?",
         "Is my art protected if I used Midjourney for the background?",
+        "can I opt out of my art being used to train AI?",
     ],
 )
 def test_a_general_question_is_not_personal(question: str) -> None:

@@ -54,7 +54,7 @@ PERSONAL = re.compile(
     r"|\bjoin (the|this|a|these) (class[- ]action|lawsuits?|suit)\b"
     # "some of my uploaded videos are selected by you to be used", "my art was scraped"
     r"|\b(my|our) (\w+ ){0,2}(videos?|photos?|pictures?|images?|art|artwork|drawings?|content|music|songs?"
-    r"|books?|novels?|code|writing|voice)\b (are|is|was|were|have been|has been|got|being)\b"
+    r"|books?|novels?|code|writing|voice)\b (are|is|was|were|have been|has been|got)\b"
     r".{0,40}\b(used|taken|copied|scraped|stolen|selected|downloaded)\b"
     r"|\bwhat (should|do|can) (i|we) do\b",
     re.I,
