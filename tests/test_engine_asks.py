@@ -30,6 +30,7 @@ from bot.rag import news
 from bot.rag.engine import (
     ELSEWHERE_TEXT,
     ENGLISH_SOURCES_NOTE,
+    MODEL_ARTICLES,
     PERSONAL_REFERRAL,
     REFERRAL_ONLY,
     UNREPORTED_TEXT,
@@ -151,7 +152,8 @@ def test_an_extractive_answer_can_quote_a_section_of_the_best_article_that_did_n
     # as if retrieval had brought only the article's other section
     others = [h for h in prepared.hits if "The ruling" not in str(h.meta.get("headings", ""))]
     assert others and others[0].source == "knowledge/us-thaler.md"
-    result = extractive._extractive(dataclasses.replace(prepared, hits=others))
+    reads = extractive._articles(prepared.retriever, others, MODEL_ARTICLES)  # as _prepare reads them
+    result = extractive._extractive(dataclasses.replace(prepared, hits=others, context=reads))
     assert "listed his machine as the sole author" in result.answer, result.answer
     assert_quotes_are_cited_source_sentences(result, fixture_kb)
 

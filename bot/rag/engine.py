@@ -65,7 +65,8 @@ MODEL_ARTICLES = 3
 # passages that came up. With the whole of the best three articles (and an earlier, flatter
 # sentence ranking) it quoted the best one's background and lost facts (0.542 -> 0.530); with the
 # best one, real dev citation precision rose 0.422 -> 0.446 (old set 0.587 -> 0.639) and facts in
-# the answer went 0.671 -> 0.667 (one context-free follow-up); the best two gave the same.
+# the answer went 0.671 -> 0.667 (one context-free follow-up); the best two gave the same. Taken
+# from what the model reads, so at most MODEL_ARTICLES.
 EXTRACTIVE_ARTICLES = 1
 # A question that names no place and nothing rarer than a word in this share of the passages
 # ("AI") is general: its answer opens with the overviews across places.
@@ -500,7 +501,10 @@ class Engine:
 
     def _extractive(self, prepared: _Prepared, note: str = "") -> Answer:
         question, asked = prepared.question, prepared.asked
-        hits = self._articles(prepared.retriever, prepared.hits, EXTRACTIVE_ARTICLES)
+        # the passages, then the rest of the best articles, as already read for the model
+        files = list(dict.fromkeys(h.source for h in prepared.hits))[:EXTRACTIVE_ARTICLES]
+        rest = prepared.context[len(prepared.hits) :]
+        hits = [*prepared.hits, *(h for h in rest if h.source in files)]
         idf = prepared.retriever.corpus().idf
         places = frozenset(with_eu(prepared.named))
         # An article's "Yes:" answers the question it was written for: kept only when the question
