@@ -89,6 +89,16 @@ def test_a_follow_up_that_leans_back_takes_the_sentence_before_it() -> None:
     assert asked.ask == "Can AI images be copyrighted in the US? And what about the UK?"
 
 
+def test_a_sentence_opening_with_however_keeps_what_it_turns_from() -> None:
+    # what "them" stands for is in the sentence before
+    asked = read(
+        "Our old studio drew the fan characters for our webcomic, and we can no longer reach the artist. "
+        "However, now that it is 2025, I think AI models could recreate them for us quite easily. "
+        "I'm curious whether that would be a problem."
+    )
+    assert "fan characters" in asked.ask
+
+
 def test_links_and_mentions_are_not_part_of_the_ask() -> None:
     asked = read("<@123456789012345678> is [this ruling](https://example.org/x) still good law in China?")
     assert "https://" not in asked.ask and "<@" not in asked.ask

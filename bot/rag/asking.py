@@ -35,7 +35,9 @@ _MENTION = re.compile(r"<@[!&]?\d{1,25}>|@\w{1,40}")
 _QUESTION_END = re.compile(r"[?？]\s*$")
 # Words that open a follow-up which needs the sentence before it ("And what about the UK?").
 _LEANS_BACK = re.compile(
-    r"^\W*(and|but|so|or|what about|how about|then|also|why|is that|does that|is it)\b", re.I
+    r"^\W*(and|but|so|or|what about|how about|then|also|why|is that|does that|is it|however|nevertheless"
+    r"|even so|in that case|if so)\b",
+    re.I,
 )
 MIN_ASK_TOKENS = 12
 # A sentence that asks without a question mark ("I'm not sure how Midjourney can ...").
