@@ -99,6 +99,23 @@ def test_a_sentence_opening_with_however_keeps_what_it_turns_from() -> None:
     assert "fan characters" in asked.ask
 
 
+def test_a_question_about_this_model_keeps_the_sentence_that_names_it() -> None:
+    asked = read(
+        "The weights of the Acme image model are licensed for non-commercial use only. "
+        "If a mobile app is built on this pre-trained model, can the paying users of that app sell the "
+        "generated images commercially worldwide?"
+    )
+    assert "non-commercial" in asked.ask and "sell the generated images" in asked.ask
+
+
+def test_a_question_that_names_its_subject_needs_nothing_before_it() -> None:
+    question = (
+        "Can I sell framed prints of landscape images I generated with Midjourney on a paid plan "
+        "at local craft fairs?"
+    )
+    assert read(f"I have been drawing for years and I love it. {question}").ask == question
+
+
 def test_links_and_mentions_are_not_part_of_the_ask() -> None:
     asked = read("<@123456789012345678> is [this ruling](https://example.org/x) still good law in China?")
     assert "https://" not in asked.ask and "<@" not in asked.ask

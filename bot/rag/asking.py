@@ -39,6 +39,8 @@ _LEANS_BACK = re.compile(
     r"|even so|in that case|if so)\b",
     re.I,
 )
+# ... or that points back to something named before it ("If an app uses this pre-trained model, ...")
+_POINTS_BACK = re.compile(r"\b(this|these|those|them)\b", re.I)
 MIN_ASK_TOKENS = 12
 # A sentence that asks without a question mark ("I'm not sure how Midjourney can ...").
 _ASKING = re.compile(
@@ -227,7 +229,11 @@ def _ask_of(parts: list[str]) -> str:
     start = last
     while start > 0 and last - start < 2:
         chosen = parts[start : last + 1]
-        if len(tokens(" ".join(chosen))) >= MIN_ASK_TOKENS and not _LEANS_BACK.match(chosen[0]):
+        if (
+            len(tokens(" ".join(chosen))) >= MIN_ASK_TOKENS
+            and not _LEANS_BACK.match(chosen[0])
+            and not _POINTS_BACK.search(chosen[0])
+        ):
             break
         start -= 1
     end = last + 1
