@@ -217,6 +217,29 @@ def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     assert cites[0].quote == ruling.body, text
 
 
+def test_why_is_answered_first_with_the_reasons_not_the_dates(local_embeddings: LocalEmbeddings) -> None:
+    dates = passage(
+        1,
+        "Ruritania's regulator blocked the Acme chatbot from 3 May 2024 until 9 June 2024.",
+        "knowledge/acme.md",
+        0,
+    )
+    reasons = passage(
+        2,
+        "Ruritania's regulator blocked the Acme chatbot because it had no legal basis for collecting data.",
+        "knowledge/acme.md",
+        300,
+    )
+    text, cites = extractive(
+        "Why did Ruritania ban the Acme chatbot?", [dates, reasons], local_embeddings, {}
+    )
+    assert cites[0].quote == reasons.body, text
+    text, cites = extractive(
+        "When did Ruritania ban the Acme chatbot?", [dates, reasons], local_embeddings, {}
+    )
+    assert cites[0].quote == dates.body, text
+
+
 def test_what_did_the_court_decide_is_answered_with_the_holding_of_that_case_not_its_status(
     local_embeddings: LocalEmbeddings,
 ) -> None:
