@@ -240,6 +240,21 @@ def test_why_is_answered_first_with_the_reasons_not_the_dates(local_embeddings: 
     assert cites[0].quote == dates.body, text
 
 
+def test_a_list_item_that_is_no_sentence_is_quoted_with_its_lead_in(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    body = (
+        "In its guidance of 2025, the office of Ruritania listed the following:\n"
+        "- human expression that can still be perceived in the output;\n"
+        "- creative modifications that a person makes to the AI output afterwards."
+    )
+    report = passage(1, body, "knowledge/report.md", 0)
+    question = "are creative modifications a person makes to AI output protected in Ruritania?"
+    text, cites = extractive(question, [report], local_embeddings, {})
+    assert text.index("listed the following") < text.index("Creative modifications"), text
+    assert all(cite.quote in body for cite in cites)
+
+
 def test_what_did_the_court_decide_is_answered_with_the_holding_of_that_case_not_its_status(
     local_embeddings: LocalEmbeddings,
 ) -> None:

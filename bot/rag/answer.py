@@ -433,6 +433,8 @@ def extractive(
         chosen[i] = [*picked, s]
         seen.append(words)
         count += 1
+    for i, picked in chosen.items():  # a list item that is no sentence comes with its lead-in
+        picked += [lead for lead in _lead_ins(picked, hits[i]) if lead not in picked]
     for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
         best_article = verdicts and hits[i].source == hits[0].source
         chosen[i] = [
@@ -481,6 +483,26 @@ def extractive(
         first = next(i for i in passages if hits[i].source == source)
         parts.append(labelled(hits[first], " ".join(lines)))
     return "\n\n".join(parts), cites
+
+
+_ITEM = re.compile(r"^\s*([-*+]|\d{1,2}[.)])\s+(?=[a-z])")
+
+
+def _lead_ins(picked: Sequence[Sentence], hit: Hit) -> list[Sentence]:
+    """The sentences ending in ":" that introduce chosen list items which are not sentences of
+    their own ("The report identifies three ways ...:" / "- creative modifications ..."): an item
+    quoted without it reads as a fragment."""
+    found: list[Sentence] = []
+    every = hit_sentences(hit)
+    for s in picked:
+        if not _ITEM.match(s.text):
+            continue
+        before = [t for t in every if t.end <= s.start]
+        while before and _ITEM.match(before[-1].text):
+            before.pop()
+        if before and plain(before[-1].text).endswith(":") and before[-1] not in found:
+            found.append(before[-1])
+    return found
 
 
 def _quote_runs(picked: Sequence[Sentence], hit: Hit) -> list[list[Sentence]]:
