@@ -203,6 +203,30 @@ def test_the_short_answer_of_an_article_written_for_the_very_question_leads(
     assert cites[0].source == "knowledge/jp.md"
 
 
+def test_an_article_written_for_a_question_this_near_leads_over_one_merely_near(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "is AI art protected in the UK?" opened with the UK's consultation on training, whose own
+    # questions are merely near it, rather than with section 9(3), written for it
+    training = passage(
+        1,
+        "In Ruritania, commercial AI training on copyright works has no specific exception, and the "
+        "government has stepped back from creating one.",
+        "knowledge/consultation.md",
+        0,
+    )
+    training.asked = 0.735
+    statute = passage(
+        2,
+        "Ruritania's statute protects computer-generated works, including AI output with no human author.",
+        "knowledge/statute.md",
+        0,
+    )
+    statute.asked = 0.919
+    text, cites = extractive("is AI art protected in Ruritania?", [training, statute], local_embeddings, {})
+    assert cites[0].source == "knowledge/statute.md", text
+
+
 def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     local_embeddings: LocalEmbeddings,
 ) -> None:
