@@ -241,6 +241,36 @@ def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     assert cites[0].quote == ruling.body, text
 
 
+def test_a_sentence_that_says_again_what_an_earlier_one_said_is_left_out(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    first = passage(
+        1,
+        "In Ruritania, the Ministry of Justice said in 2022 that, apart from exceptional cases, training "
+        "machine-learning models on copyrighted works is generally permitted as fair use under section 19.",
+        "knowledge/opinion.md",
+        0,
+    )
+    again = passage(
+        2,
+        "According to Ruritania's Ministry of Justice, training machine-learning models on protected works "
+        "will generally be fair use under section 19 of its Copyright Act.",
+        "knowledge/overview.md",
+        0,
+    )
+    other = passage(
+        3,
+        "The Ruritanian opinion is not binding on the courts, which have not yet ruled on AI training.",
+        "knowledge/opinion.md",
+        400,
+    )
+    question = "is training AI on copyrighted works fair use in Ruritania?"
+    text, cites = extractive(question, [first, again, other], local_embeddings, {})
+    quoted = [cite.quote for cite in cites]
+    assert (first.body in quoted) != (again.body in quoted), text
+    assert other.body in quoted
+
+
 def test_why_is_answered_first_with_the_reasons_not_the_dates(local_embeddings: LocalEmbeddings) -> None:
     dates = passage(
         1,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -304,6 +304,7 @@ class Candidate:
     score: float
     hit: int  # index of its passage
     sentence: Sentence
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # unit length
 
 
 # "Why did Italy ban ChatGPT?" asks for the reasons, not the dates: a sentence that gives one
@@ -362,7 +363,7 @@ def score_sentences(
     for i, s in candidates:
         first_of.setdefault(i, s.start)
     out = []
-    for (i, s), sim in zip(candidates, dense, strict=True):
+    for (i, s), sim, vector in zip(candidates, dense, vectors, strict=True):
         present = set(tokens(s.text))
         lexical = sum(w for t, w in weights.items() if t in present) / total
         # A small lift for the best passage, a smaller fall for later ones: with ten passages a
@@ -395,9 +396,17 @@ def score_sentences(
                 score += PLACE_BONUS
             elif not mentioned and code != "INTL":
                 score -= PLACE_BONUS
-        out.append(Candidate(score, i, s))
+        out.append(Candidate(score, i, s, vector))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
+
+
+# Two sentences this close in meaning (cosine) say the same thing in other words ("the Ministry
+# said training is generally permitted, mainly as fair use under section 19" and "training ...
+# will generally be fair use under section 19"): the second is left out. Real dev: precision
+# 0.463 -> 0.469, facts in the answer 0.703 -> 0.709 (old set precision 0.667 -> 0.678); 0.75 lost
+# facts (0.700), 0.85 left both in.
+SAME_MEANING = 0.8
 
 
 def extractive(
@@ -423,6 +432,7 @@ def extractive(
     chosen: dict[int, list[Sentence]] = {}
     count = 0
     seen: list[set[str]] = []
+    said: list[np.ndarray] = []
     for candidate in scored:
         score, i, s = candidate.score, candidate.hit, candidate.sentence
         if count >= EXTRACTIVE_SENTENCES or score < best * SENTENCE_CUT:
@@ -430,11 +440,15 @@ def extractive(
         words = set(tokens(s.text))
         if any(len(words & other) / (len(words | other) or 1) > 0.6 for other in seen):
             continue
+        if candidate.vector is not None and any(float(candidate.vector @ v) > SAME_MEANING for v in said):
+            continue
         picked = chosen.get(i, [])
         if len(picked) >= 3:
             continue
         chosen[i] = [*picked, s]
         seen.append(words)
+        if candidate.vector is not None:
+            said.append(candidate.vector)
         count += 1
     for i, picked in chosen.items():  # a list item that is no sentence comes with its lead-in
         picked += [lead for lead in _lead_ins(picked, hits[i]) if lead not in picked]
