@@ -304,7 +304,7 @@ class Candidate:
     score: float
     hit: int  # index of its passage
     sentence: Sentence
-    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # unit length
+    vector: np.ndarray = field(compare=False, repr=False)  # unit length, for telling repeats apart
 
 
 # "Why did Italy ban ChatGPT?" asks for the reasons, not the dates: a sentence that gives one
@@ -440,15 +440,14 @@ def extractive(
         words = set(tokens(s.text))
         if any(len(words & other) / (len(words | other) or 1) > 0.6 for other in seen):
             continue
-        if candidate.vector is not None and any(float(candidate.vector @ v) > SAME_MEANING for v in said):
+        if any(float(candidate.vector @ v) > SAME_MEANING for v in said):
             continue
         picked = chosen.get(i, [])
         if len(picked) >= 3:
             continue
         chosen[i] = [*picked, s]
         seen.append(words)
-        if candidate.vector is not None:
-            said.append(candidate.vector)
+        said.append(candidate.vector)
         count += 1
     for i, picked in chosen.items():  # a list item that is no sentence comes with its lead-in
         picked += [lead for lead in _lead_ins(picked, hits[i]) if lead not in picked]
