@@ -156,3 +156,37 @@ def test_the_best_articles_short_answer_comes_along_with_its_other_passages(
     headings = [c["heading"] for c in result.context]
     assert any("Damages" in h for h in headings)
     assert any("In short" in h for h in headings)
+
+
+def test_a_passage_far_as_a_whole_is_answered_from_when_one_of_its_sentences_is_on_point(
+    tmp_path: Path, local_embeddings: LocalEmbeddings
+) -> None:
+    """A long passage about many things is below the relevance floor for a question that one of
+    its sentences answers: the question is answered from it; a question not for us still is not."""
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    (kb / "ruritania.md").write_text(
+        "---\ntitle: The Ruritanian Copyright Act\nurl: https://example.org/ruritania\n"
+        "published: 2024-01-01\njurisdiction: INTL\nkind: law\n---\n"
+        "# The Ruritanian Copyright Act\n\n## Background\n\n"
+        "The Ruritanian Copyright Act of 1911 was amended in 1956, 1988 and 2014, each time to follow "
+        "treaties on broadcasting, databases and performers. The 2014 amendment moved the register of "
+        "works from the capital to an online service run by the national library. Collecting societies "
+        "in Ruritania distribute royalties for music, books and broadcasts each spring, and in 2025 they "
+        "began licensing their catalogues to AI developers. Ruritanian courts have heard few copyright "
+        "cases, most of them about newspapers and maps, and none yet about training AI models. Writing "
+        "a text prompt alone does not make a person the author of an image that an AI system generates "
+        "from it. The library publishes the register's statistics every year, including how many "
+        "applications mention AI tools.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+
+    result = parts.engine.answer("If I write the prompt, am I the author of the AI picture?")
+    off_topic = parts.engine.answer("How do I cancel my ChatGPT Plus subscription?")
+
+    assert result.status is Status.ANSWERED, result.answer
+    assert result.answer.startswith("Writing a text prompt alone does not make a person the author")
+    assert off_topic.status is not Status.ANSWERED
