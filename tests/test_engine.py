@@ -86,6 +86,33 @@ def test_an_off_topic_question_is_declined_with_an_example_of_what_to_ask(fixtur
     assert result.citations == [] and result.closest == []
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What GPU do I need to run Stable Diffusion locally?",
+        "Which Stable Diffusion checkpoint makes the most realistic pictures?",
+    ],
+)
+def test_a_question_about_the_technology_not_the_law_is_declined_as_not_for_us(
+    fixture_engine: Engine, question: str
+) -> None:
+    result = fixture_engine.answer(question)
+    assert result.status is Status.OUT_OF_SCOPE and result.answer == OUT_OF_SCOPE_TEXT
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what happened with the Stable Diffusion picture in Beijing?",
+        "Does it matter if I edit the AI image a lot?",
+    ],
+)
+def test_a_question_about_the_law_in_other_words_is_still_answered(
+    fixture_engine: Engine, question: str
+) -> None:
+    assert fixture_engine.answer(question).status is Status.ANSWERED
+
+
 def test_a_decline_on_topic_points_to_at_most_three_nearby_sources(fixture_engine: Engine) -> None:
     result = fixture_engine.answer(
         "What royalties do music streaming services pay songwriters for AI covers?"

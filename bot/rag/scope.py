@@ -88,6 +88,38 @@ TOPIC_WORDS = frozenset(
 ) | frozenset(["版权", "著作权", "人工智能", "著作権", "저작권", "인공지능", "生成"])
 
 
+# Words (and ways of asking) of law: rights, rules, disputes and permission. A question in English
+# with words of our subject but none of these ("What GPU do I need to run Stable Diffusion
+# locally?", "Which AI image generator makes the best anime art?") asks about the technology, not
+# the law. Kept broad: "can someone just yoink it", "is it ok to", "who gets", "does it matter if I
+# edit it a lot" ask about law too.
+LAW_WORDS = re.compile(
+    r"\b(copyright\w*|legal\w*|illegal\w*|law|laws|lawful\w*|unlawful\w*|lawyers?|attorneys?|allow\w*"
+    r"|permit\w*|permission\w*|licen[cs]\w*|own|owns|owned|owner\w*|rights?|sue|sued|suing|lawsuits?"
+    r"|litigat\w*|courts?|judges?|judg\w*ments?|rul(e|es|ed|ing|ings)|infring\w*|protect\w*|commerc\w*"
+    r"|sell\w*|sold|monetis\w*|monetiz\w*|fair use|fair dealing|terms|tos|eula|polic(y|ies)|consent|regist\w*"
+    r"|patent\w*|trademark\w*|authors?|authorship|ban|bans|banned|banning|suspend\w*|regulat\w*|acts?"
+    r"|bills?|statutes?|directives?|treat(y|ies)|articles? \d+|sections? \d+|gdpr|ccpa|privacy|personal data"
+    r"|data protection|liab\w*|compensat\w*|royalt\w*|damages|opt[- ]?(out|in)|robots\.txt|scrap\w*"
+    r"|settle\w*|appeal\w*|case|cases|plaintiffs?|defendants?|claims?|piracy|pirat\w*|stolen|steal\w*|theft"
+    r"|plagiar\w*|credit\w*|attribut\w*|disclos\w*|label\w*|watermark\w*|deepfakes?|likeness|publicity"
+    r"|v\.?|vs\.?|versus|won|win|lose|lost|verdict|precedents?|public domain|cc0|cc-by|creative commons|gpl"
+    r"|agpl|mit|apache|open[- ]source|pay|paid|fined?|fines|penalt\w*|obey\w*|legit|ip|intellectual property"
+    r"|dmca|takedowns?|violat\w*|deriv\w*|transformative|original\w*|creativ\w*|exceptions?|tdm"
+    r"|text and data mining|train\w* (on|with)|training data|trained on|deals?|contracts?|agreements?|ok|okay"
+    r"|safe|trouble|risk\w*|can (i|we|you|someone|anyone|they) (use|sell|post|publish|share|take|copy|claim|keep)"
+    r"|who (owns|gets)|mine|theirs|yoink\w*|take my|use my|using my|copy my|human|edit\w*|modif\w*"
+    r"|matters?|counts?|problem\w*|fine|must|required|duty|mark\w*|tell (anyone|people|them|my)"
+    r"|grab\w*|come after|go after)\b",
+    re.I,
+)
+
+
+def asks_about_law(question: str) -> bool:
+    """Whether the question uses a word of law (see LAW_WORDS)."""
+    return bool(LAW_WORDS.search(question))
+
+
 # How a case came out: with a party the sources name, a question on our subject.
 OUTCOME_WORDS = re.compile(
     r"\b(win|wins|won|winning|lose|loses|lost|losing|appeal\w*|settle\w*|verdict|trial|overturn\w*|beat)\b",
