@@ -301,8 +301,15 @@ def test_a_country_the_sources_cover_gets_no_such_note(extractive: Engine) -> No
     assert result.citations[0].jurisdiction == "CN"
 
 
-def passage(source: str, jurisdiction: str, body: str) -> Hit:
-    meta = {"source": source, "jurisdiction": jurisdiction, "start": 0, "end": len(body), "header_len": 0}
+def passage(source: str, jurisdiction: str, body: str, kind: str = "case") -> Hit:
+    meta = {
+        "source": source,
+        "jurisdiction": jurisdiction,
+        "kind": kind,
+        "start": 0,
+        "end": len(body),
+        "header_len": 0,
+    }
     return Hit(id=source, text=body, meta=meta)
 
 
@@ -353,6 +360,7 @@ def test_a_general_question_opens_with_the_overview_across_places(local_embeddin
         "knowledge/overview.md",
         "INTL",
         "Whether anyone owns AI output is decided by each country's copyright law, not by the tool's terms.",
+        kind="overview",
     )
     question = "who owns ai art"
     overview.asked = 0.6  # the overview's own front-matter question is the nearest
@@ -363,6 +371,10 @@ def test_a_general_question_opens_with_the_overview_across_places(local_embeddin
     _, cites = answering.extractive(question, [china, overview], local_embeddings, {})
     assert cites[0].source == "knowledge/cn.md"  # asked about a place or a name: the best sentence first
     china.asked = 0.95  # a single place's article is nearer: its best sentence leads
+    _, cites = answering.extractive(question, [china, overview], local_embeddings, {}, general=True)
+    assert cites[0].source == "knowledge/cn.md"
+    # an article on a standard used everywhere is no overview of the law across places
+    china.asked, overview.meta["kind"] = 0.0, "standard"
     _, cites = answering.extractive(question, [china, overview], local_embeddings, {}, general=True)
     assert cites[0].source == "knowledge/cn.md"
 

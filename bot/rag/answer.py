@@ -490,7 +490,7 @@ def extractive(
     elif general:  # "who owns AI art?": the overview across places first, then one place's rule,
         # when an overview's own questions are the nearest ("is it legal to clone a celebrity's
         # voice?" is nearer the articles on voice cases than the voice overview's questions)
-        overviews = {h.source for h in hits if jurisdictions.normalise(h.meta.get("jurisdiction")) == "INTL"}
+        overviews = {h.source for h in hits if h.meta.get("kind") == "overview"}
         nearest = max(hits, key=lambda h: h.asked)
         if nearest.source in overviews:
             files.sort(key=lambda source: source not in overviews)
