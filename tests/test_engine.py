@@ -217,3 +217,29 @@ def test_a_passage_far_as_a_whole_is_answered_from_when_one_of_its_sentences_is_
     assert result.status is Status.ANSWERED, result.answer
     assert result.answer.startswith("Writing a text prompt alone does not make a person the author")
     assert off_topic.status is not Status.ANSWERED
+
+
+def test_a_model_version_the_sources_never_mention_is_not_answered_with_another_versions_licence(
+    tmp_path: Path, local_embeddings: LocalEmbeddings
+) -> None:
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    (kb / "llama.md").write_text(
+        "---\ntitle: Meta's Llama 3 licence\nurl: https://example.org/llama\n"
+        "published: 2024-07-23\njurisdiction: INTL\nkind: terms\n---\n"
+        "# Meta's Llama 3 licence\n\n## In short\n\nMeta's Llama 3 and Llama 3.1 community licences "
+        "allow commercial use, except for companies with more than 700 million monthly active users.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+
+    older = parts.engine.answer("Can I use Llama 2 commercially? My company is small.")
+    ending = parts.engine.answer("Is fine-tuning allowed under the licence for Llama 2.")
+    covered = parts.engine.answer("Can I use Llama 3.1 commercially?")
+
+    assert older.status is Status.NO_ANSWER and older.citations == []
+    assert older.answer.startswith("My sources don't mention Llama 2")
+    assert ending.status is Status.NO_ANSWER  # a version at the end of a sentence
+    assert covered.status is Status.ANSWERED and "700 million" in covered.answer

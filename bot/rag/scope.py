@@ -266,6 +266,26 @@ _PRODUCT = re.compile(
 )
 
 
+# Open models whose licence changes from one version to the next: a question about a version the
+# sources never mention ("Is it legal for llama2 to fine tune ...") is not answered with another
+# version's licence. "llama 3.21b" (Llama 3.2 1B) is no version number of its own.
+_VERSIONED = re.compile(r"\b(llama|stable diffusion)[ -]?v?(\d+(?:\.\d+)?)(?!\w|\.\d)", re.I)
+
+
+def unknown_versions(question: str, has_phrase: Callable[[str], bool]) -> list[str]:
+    """Versions of a model family the sources cover ("Llama 3") whose major version they never
+    mention ("Llama 2"), as "Llama 2"."""
+    out = []
+    for match in _VERSIONED.finditer(question):
+        family, version = match.group(1), match.group(2)
+        major = version.split(".")[0]  # "Stable Diffusion 1.x" covers 1.5; "Llama 3" covers 3.3
+        if has_phrase(family) and not (has_phrase(f"{family} {major}") or has_phrase(f"{family}{major}")):
+            name = f"{family.title() if family.islower() else family} {version}"
+            if name not in out:
+                out.append(name)
+    return out
+
+
 def unknown_names(
     question: str,
     vocabulary: set[str] | dict[str, float],
@@ -294,4 +314,4 @@ def unknown_names(
         parts = [p for p in re.split(r"[/]", name) if p]
         if all(not has_name(p) for p in parts) and name not in names:
             names.append(name)
-    return names
+    return names + [v for v in unknown_versions(question, has_phrase) if v not in names]
