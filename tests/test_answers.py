@@ -562,6 +562,19 @@ def test_a_yes_written_for_is_it_illegal_does_not_answer_is_it_legal(
     assert "Yes: in Tennessee, publishing an AI clone" in text
 
 
+def test_a_yes_written_for_can_it_be_protected_does_not_answer_whether_it_is_public_domain(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    registered = "Yes, partly: the Office registered an AI-assisted image for its human arrangement."
+    text = answer_from_one("Are AI images public domain in the US?", registered, local_embeddings)
+    assert "Yes" not in text and "The Office registered an AI-assisted image" in text
+    text = answer_from_one("Can an AI image be registered in the US?", registered, local_embeddings)
+    assert "Yes, partly: the Office registered" in text
+    unprotected = "Yes: output made by AI alone is unprotected, so anyone may copy it."
+    text = answer_from_one("Is an image made by AI alone unprotected?", unprotected, local_embeddings)
+    assert "Yes: output made by AI alone is unprotected" in text
+
+
 def test_a_yes_written_for_do_i_own_it_does_not_answer_whether_the_company_owns_it(
     local_embeddings: LocalEmbeddings,
 ) -> None:

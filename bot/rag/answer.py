@@ -239,12 +239,21 @@ _OTHER_OWNS = re.compile(
 )
 
 
+# "Are AI images public domain?" asks the opposite of "can an AI image be protected?": a verdict
+# written for the second ("Yes, partly: the Office registered ...") says the wrong thing to it,
+# unless its own sentence speaks of the public domain or of no protection.
+_ASKS_UNPROTECTED = re.compile(
+    r"\b(public domain|unprotected|uncopyrightable|not (copyrightable|protected|copyrighted))\b", re.I
+)
+
+
 def verdict_answers(question: str, sentence: Sentence, passage: Hit | None = None) -> bool:
     """Whether the sentence's opening verdict, if it has one, can answer the question: a
     yes-or-no question; for one on where a matter stands, a verdict that is itself a status
     ("Partly settled:", not "No: the court held"); for one whether something is allowed, not
     a sentence about liability or a ban (written for "is it illegal?"); not for one whether
-    someone else owns the work; not when a later sentence of its `passage` limits what is asked."""
+    someone else owns the work; for one whether a work is unprotected, only a sentence that
+    speaks of that; not when a later sentence of its `passage` limits what is asked."""
     found = VERDICT.match(sentence.text)
     if not found:
         return True
@@ -255,6 +264,8 @@ def verdict_answers(question: str, sentence: Sentence, passage: Hit | None = Non
     if _ASKS_ALLOWED.search(question) and not _AGAINST.search(question):
         return not _AGAINST.search(sentence.text)
     if _OTHER_OWNS.search(question):
+        return False
+    if _ASKS_UNPROTECTED.search(question) and not _ASKS_UNPROTECTED.search(sentence.text):
         return False
     return passage is None or not _limited_later(question, sentence, passage)
 
