@@ -242,3 +242,10 @@ def test_read_never_fails_and_finds_an_ask_in_any_text(question: str) -> None:
     assert asked.ask == " ".join(asked.ask.split())  # whitespace collapsed, no line breaks
     assert asked.language in {"en", "de", "fr", "es", "it", "pt", "nl", "zh", "ja", "ko"}
     assert asked.query.startswith(asked.ask)
+
+
+def test_the_maker_of_an_openai_model_named_goes_into_the_query_once() -> None:
+    assert read("can I use GPT-4 output to train my own model?").query.endswith("OpenAI ChatGPT")
+    assert read("Who owns what I make with DALL-E 3?").makers == ["OpenAI ChatGPT"]
+    assert read("Does OpenAI own what GPT-4o writes?").makers == []  # named already
+    assert read("Can I sell Midjourney images?").makers == []

@@ -243,3 +243,31 @@ def test_a_model_version_the_sources_never_mention_is_not_answered_with_another_
     assert older.answer.startswith("My sources don't mention Llama 2")
     assert ending.status is Status.NO_ANSWER  # a version at the end of a sentence
     assert covered.status is Status.ANSWERED and "700 million" in covered.answer
+
+
+def test_a_question_naming_an_openai_model_finds_openais_terms(
+    tmp_path: Path, local_embeddings: LocalEmbeddings
+) -> None:
+    """The local embedding model does not tie "GPT-4" to OpenAI: the maker's name is searched too."""
+    kb = tmp_path / "knowledge"
+    kb.mkdir()
+    (kb / "openai-terms.md").write_text(
+        "---\ntitle: OpenAI terms of use\nurl: https://example.org/openai\npublished: 2024-01-31\n"
+        "jurisdiction: INTL\nkind: terms\n---\n# OpenAI terms of use\n\n## Competing models\n\n"
+        "OpenAI's terms forbid using ChatGPT output to develop models that compete with OpenAI.\n",
+        encoding="utf-8",
+    )
+    (kb / "lyrics.md").write_text(
+        "---\ntitle: The Munich lyrics ruling\nurl: https://example.org/lyrics\npublished: 2025-11-11\n"
+        "jurisdiction: DE\nkind: case\n---\n# The Munich lyrics ruling\n\n## What happened\n\n"
+        "A Munich court found that GPT-4 and GPT-4o had memorised song lyrics and output them.\n",
+        encoding="utf-8",
+    )
+    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    parts = build(settings, embeddings=local_embeddings)
+    parts.indexer.reindex()
+
+    result = parts.engine.answer("can I use GPT-4 output to train my own model?")
+
+    assert result.status is Status.ANSWERED, result.answer
+    assert result.citations[0].source == "knowledge/openai-terms.md"
