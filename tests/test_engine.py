@@ -17,8 +17,21 @@ from bot.core.errors import QuestionError
 from bot.core.types import Answer, AnswerDelta, Status
 from bot.index.embeddings import LocalEmbeddings
 from bot.rag.engine import NO_ANSWER_TEXT, OUT_OF_SCOPE_TEXT, Engine
+from tests.helpers import article
 
 CHINA = "Can an AI-generated image be protected by copyright in China?"
+
+
+def engine_over(tmp_path: Path, embeddings: LocalEmbeddings, *articles: dict[str, str]) -> Engine:
+    """An extractive engine over a knowledge folder of these articles (`tests.helpers.article`
+    fields), indexed in an embedded store."""
+    kb = tmp_path / "knowledge"
+    for fields in articles:
+        article(kb, **fields)
+    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    parts = build(settings, embeddings=embeddings)
+    parts.indexer.reindex()
+    return parts.engine
 
 
 @pytest.fixture
@@ -155,29 +168,28 @@ def test_the_best_articles_short_answer_comes_along_with_its_other_passages(
 ) -> None:
     """An article's "In short" states its rule; a question matching a later section still gets it
     in the passages the answer is drawn from (and a model would be given)."""
-    kb = tmp_path / "knowledge"
-    kb.mkdir()
     filler = "The parties argued at length about the fair's rules for entries and the judges' panel. " * 12
-    (kb / "zorland.md").write_text(
-        "---\ntitle: Zorland ruling on AI paintings\nurl: https://example.org/zorland\n"
-        "published: 2025-02-01\njurisdiction: US\nkind: case\n---\n"
-        "# Zorland ruling on AI paintings\n\n## In short\n\nIn 2025 a Zorland court held that "
-        "paintings made wholly by an AI system have no author, so no copyright protects them.\n\n"
-        f"## Background\n\n{filler}\n\n## Damages\n\nThe painter asked for damages of 9,000 crowns "
-        "for copies of the AI painting sold at the Zorland fair, and the court refused them.\n",
-        encoding="utf-8",
+    engine = engine_over(
+        tmp_path,
+        local_embeddings,
+        {
+            "name": "zorland.md",
+            "title": "Zorland ruling on AI paintings",
+            "published": "2025-02-01",
+            "body": "## In short\n\nIn 2025 a Zorland court held that paintings made wholly by an AI system "
+            "have no author, so no copyright protects them.\n\n"
+            f"## Background\n\n{filler}\n\n## Damages\n\nThe painter asked for damages of 9,000 crowns "
+            "for copies of the AI painting sold at the Zorland fair, and the court refused them.\n",
+        },
     )
-    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
-    search = parts.engine.retriever.search  # as in a large corpus: the short answer not among the hits
+    search = engine.retriever.search  # as in a large corpus: the short answer not among the hits
 
     def without_lead(*args: Any, **kwargs: Any) -> list[Any]:
         return [h for h in search(*args, **kwargs) if "In short" not in str(h.meta.get("headings"))]
 
-    monkeypatch.setattr(parts.engine.retriever, "search", without_lead)
+    monkeypatch.setattr(engine.retriever, "search", without_lead)
 
-    result = parts.engine.answer("Did the painter get damages for the AI painting copies sold at the fair?")
+    result = engine.answer("Did the painter get damages for the AI painting copies sold at the fair?")
 
     assert result.status is Status.ANSWERED, result.answer
     headings = [c["heading"] for c in result.context]
@@ -190,29 +202,30 @@ def test_a_passage_far_as_a_whole_is_answered_from_when_one_of_its_sentences_is_
 ) -> None:
     """A long passage about many things is below the relevance floor for a question that one of
     its sentences answers: the question is answered from it; a question not for us still is not."""
-    kb = tmp_path / "knowledge"
-    kb.mkdir()
-    (kb / "ruritania.md").write_text(
-        "---\ntitle: The Ruritanian Copyright Act\nurl: https://example.org/ruritania\n"
-        "published: 2024-01-01\njurisdiction: INTL\nkind: law\n---\n"
-        "# The Ruritanian Copyright Act\n\n## Background\n\n"
-        "The Ruritanian Copyright Act of 1911 was amended in 1956, 1988 and 2014, each time to follow "
-        "treaties on broadcasting, databases and performers. The 2014 amendment moved the register of "
-        "works from the capital to an online service run by the national library. Collecting societies "
-        "in Ruritania distribute royalties for music, books and broadcasts each spring, and in 2025 they "
-        "began licensing their catalogues to AI developers. Ruritanian courts have heard few copyright "
-        "cases, most of them about newspapers and maps, and none yet about training AI models. Writing "
-        "a text prompt alone does not make a person the author of an image that an AI system generates "
-        "from it. The library publishes the register's statistics every year, including how many "
-        "applications mention AI tools.\n",
-        encoding="utf-8",
+    engine = engine_over(
+        tmp_path,
+        local_embeddings,
+        {
+            "name": "ruritania.md",
+            "title": "The Ruritanian Copyright Act",
+            "published": "2024-01-01",
+            "jurisdiction": "INTL",
+            "kind": "law",
+            "body": "## Background\n\n"
+            "The Ruritanian Copyright Act of 1911 was amended in 1956, 1988 and 2014, each time to follow "
+            "treaties on broadcasting, databases and performers. The 2014 amendment moved the register of "
+            "works from the capital to an online service run by the national library. Collecting societies "
+            "in Ruritania distribute royalties for music, books and broadcasts each spring, and in 2025 they "
+            "began licensing their catalogues to AI developers. Ruritanian courts have heard few copyright "
+            "cases, most of them about newspapers and maps, and none yet about training AI models. Writing "
+            "a text prompt alone does not make a person the author of an image that an AI system generates "
+            "from it. The library publishes the register's statistics every year, including how many "
+            "applications mention AI tools.\n",
+        },
     )
-    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
 
-    result = parts.engine.answer("If I write the prompt, am I the author of the AI picture?")
-    off_topic = parts.engine.answer("How do I cancel my ChatGPT Plus subscription?")
+    result = engine.answer("If I write the prompt, am I the author of the AI picture?")
+    off_topic = engine.answer("How do I cancel my ChatGPT Plus subscription?")
 
     assert result.status is Status.ANSWERED, result.answer
     assert result.answer.startswith("Writing a text prompt alone does not make a person the author")
@@ -222,22 +235,23 @@ def test_a_passage_far_as_a_whole_is_answered_from_when_one_of_its_sentences_is_
 def test_a_model_version_the_sources_never_mention_is_not_answered_with_another_versions_licence(
     tmp_path: Path, local_embeddings: LocalEmbeddings
 ) -> None:
-    kb = tmp_path / "knowledge"
-    kb.mkdir()
-    (kb / "llama.md").write_text(
-        "---\ntitle: Meta's Llama 3 licence\nurl: https://example.org/llama\n"
-        "published: 2024-07-23\njurisdiction: INTL\nkind: terms\n---\n"
-        "# Meta's Llama 3 licence\n\n## In short\n\nMeta's Llama 3 and Llama 3.1 community licences "
-        "allow commercial use, except for companies with more than 700 million monthly active users.\n",
-        encoding="utf-8",
+    engine = engine_over(
+        tmp_path,
+        local_embeddings,
+        {
+            "name": "llama.md",
+            "title": "Meta's Llama 3 licence",
+            "published": "2024-07-23",
+            "jurisdiction": "INTL",
+            "kind": "terms",
+            "body": "## In short\n\nMeta's Llama 3 and Llama 3.1 community licences allow commercial use, "
+            "except for companies with more than 700 million monthly active users.\n",
+        },
     )
-    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
 
-    older = parts.engine.answer("Can I use Llama 2 commercially? My company is small.")
-    ending = parts.engine.answer("Is fine-tuning allowed under the licence for Llama 2.")
-    covered = parts.engine.answer("Can I use Llama 3.1 commercially?")
+    older = engine.answer("Can I use Llama 2 commercially? My company is small.")
+    ending = engine.answer("Is fine-tuning allowed under the licence for Llama 2.")
+    covered = engine.answer("Can I use Llama 3.1 commercially?")
 
     assert older.status is Status.NO_ANSWER and older.citations == []
     assert older.answer.startswith("My sources don't mention Llama 2")
@@ -249,25 +263,29 @@ def test_a_question_naming_an_openai_model_finds_openais_terms(
     tmp_path: Path, local_embeddings: LocalEmbeddings
 ) -> None:
     """The local embedding model does not tie "GPT-4" to OpenAI: the maker's name is searched too."""
-    kb = tmp_path / "knowledge"
-    kb.mkdir()
-    (kb / "openai-terms.md").write_text(
-        "---\ntitle: OpenAI terms of use\nurl: https://example.org/openai\npublished: 2024-01-31\n"
-        "jurisdiction: INTL\nkind: terms\n---\n# OpenAI terms of use\n\n## Competing models\n\n"
-        "OpenAI's terms forbid using ChatGPT output to develop models that compete with OpenAI.\n",
-        encoding="utf-8",
+    engine = engine_over(
+        tmp_path,
+        local_embeddings,
+        {
+            "name": "openai-terms.md",
+            "title": "OpenAI terms of use",
+            "published": "2024-01-31",
+            "jurisdiction": "INTL",
+            "kind": "terms",
+            "body": "## Competing models\n\n"
+            "OpenAI's terms forbid using ChatGPT output to develop models that compete with OpenAI.\n",
+        },
+        {
+            "name": "lyrics.md",
+            "title": "The Munich lyrics ruling",
+            "published": "2025-11-11",
+            "jurisdiction": "DE",
+            "body": "## What happened\n\n"
+            "A Munich court found that GPT-4 and GPT-4o had memorised song lyrics and output them.\n",
+        },
     )
-    (kb / "lyrics.md").write_text(
-        "---\ntitle: The Munich lyrics ruling\nurl: https://example.org/lyrics\npublished: 2025-11-11\n"
-        "jurisdiction: DE\nkind: case\n---\n# The Munich lyrics ruling\n\n## What happened\n\n"
-        "A Munich court found that GPT-4 and GPT-4o had memorised song lyrics and output them.\n",
-        encoding="utf-8",
-    )
-    settings = Settings(_env_file=None, knowledge_dir=kb, data_dir=tmp_path / "data")  # type: ignore[call-arg]
-    parts = build(settings, embeddings=local_embeddings)
-    parts.indexer.reindex()
 
-    result = parts.engine.answer("can I use GPT-4 output to train my own model?")
+    result = engine.answer("can I use GPT-4 output to train my own model?")
 
     assert result.status is Status.ANSWERED, result.answer
     assert result.citations[0].source == "knowledge/openai-terms.md"
