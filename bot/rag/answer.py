@@ -318,6 +318,15 @@ class Candidate:
     vector: np.ndarray = field(compare=False, repr=False)  # unit length, for telling repeats apart
 
 
+def _similarities(question: str, texts: list[str], embeddings: Embeddings) -> tuple[np.ndarray, np.ndarray]:
+    """The texts' unit-length vectors and their cosine similarity to the question."""
+    vectors = np.asarray(embeddings.embed_documents(texts), dtype=np.float32)
+    query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    query /= np.linalg.norm(query) + 1e-9
+    return vectors, vectors @ query
+
+
 def closest_sentences(question: str, hits: Sequence[Hit], embeddings: Embeddings) -> list[float]:
     """For each passage, the cosine similarity of its sentence closest to the question (0 for a
     passage with no quotable sentence)."""
@@ -325,11 +334,7 @@ def closest_sentences(question: str, hits: Sequence[Hit], embeddings: Embeddings
     flat = [t for group in texts for t in group]
     if not flat:
         return [0.0] * len(hits)
-    vectors = np.asarray(embeddings.embed_documents(flat), dtype=np.float32)
-    query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
-    query /= np.linalg.norm(query) + 1e-9
-    similarity = vectors @ query
+    _, similarity = _similarities(question, flat, embeddings)
     out, at = [], 0
     for group in texts:
         out.append(float(similarity[at : at + len(group)].max()) if group else 0.0)
@@ -372,11 +377,7 @@ def score_sentences(
     ]
     if not candidates:
         return []
-    vectors = np.asarray(embeddings.embed_documents([plain(s.text) for _, s in candidates]), dtype=np.float32)
-    query = np.asarray(embeddings.embed_query(question), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
-    query /= np.linalg.norm(query) + 1e-9
-    dense = vectors @ query
+    vectors, dense = _similarities(question, [plain(s.text) for _, s in candidates], embeddings)
     weights = {t: idf.get(t, 1.0) for t in set(tokens(question))}
     # The sources are English; Chinese, Japanese or Korean in them is the original name of a law
     # or a body ("著作権法"), which answers nothing. A question in those languages carries English

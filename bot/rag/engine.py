@@ -344,18 +344,20 @@ class Engine:
                 raise  # a bug or a provider's failure is not "the index is unavailable"
             raise StoreUnavailable(store.describe_store_error(self.settings, error)) from error
         best = max(hits, key=lambda h: h.dense, default=None)
+        corpus = retriever.corpus()
+        parties = corpus.parties & name_tokens(text)
         on_topic = (
             scope.mentions_topic(text)
             or scope.mentions_topic(" ".join(asked.english_terms))
             or (best is not None and best.dense >= TOPIC_FLOOR)
             # "did Getty win?": the outcome of a case the sources name
-            or bool(scope.OUTCOME_WORDS.search(text) and retriever.corpus().parties & name_tokens(text))
+            or bool(scope.OUTCOME_WORDS.search(text) and parties)
         )
         if on_topic and not history and asked.language == "en" and not scope.asks_about_law(text):
             on_topic = (
                 (best is not None and best.dense >= LAW_FREE_FLOOR)
                 or any(h.asked >= QUESTION_FLOOR for h in hits)
-                or bool(retriever.corpus().parties & name_tokens(text))
+                or bool(parties)
             )
         if not on_topic:
             context = context_of(hits)
@@ -368,7 +370,6 @@ class Engine:
             strong = self._sentence_hits(asked.query, hits)
         if strong:  # the question is answerable: passages that share its words come along
             strong = [h for h in hits if h in strong or supporting(h)]
-        corpus = retriever.corpus()
         unknown = scope.unknown_names(asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name)
         if not strong or unknown:
             message = NO_ANSWER_TEXT
