@@ -32,6 +32,19 @@ def test_sentences_do_not_end_at_case_names_or_abbreviations() -> None:
     ]
 
 
+def test_sentences_do_not_end_at_company_or_document_abbreviations() -> None:
+    # "Warner Bros. Discovery" was cut in two, and "Discovery (No. ...)" was quoted on its own
+    text = (
+        "The studios and Warner Bros. Discovery sued the image service. The rule was published as "
+        "FR Doc. 2023-05321. Tenn. Code section 47-25-1105 applies."
+    )
+    assert [s.text for s in sentences(text)] == [
+        "The studios and Warner Bros. Discovery sued the image service.",
+        "The rule was published as FR Doc. 2023-05321.",
+        "Tenn. Code section 47-25-1105 applies.",
+    ]
+
+
 def test_list_items_paragraphs_and_chinese_full_stops_end_sentences() -> None:
     text = "Key points:\n- First point\n- Second point\n\nA new paragraph"
     assert [s.text for s in sentences(text)] == [
