@@ -227,6 +227,89 @@ def test_an_article_written_for_a_question_this_near_leads_over_one_merely_near(
     assert cites[0].source == "knowledge/statute.md", text
 
 
+def test_the_short_answer_of_the_article_clearly_nearest_leads_though_it_was_added_last(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "will my AI art be protected in the UK?": section 9(3)'s own question was 0.847 near, the
+    # consultation's 0.724; 9(3)'s "In short" came along after the passages retrieved, and the
+    # consultation on training opened the answer
+    training = passage(
+        1,
+        "Ruritania's government consulted on whether AI developers may train on copyright works without "
+        "a licence.",
+        "knowledge/consultation.md",
+        0,
+    )
+    training.asked = 0.724
+    reasons = passage(
+        2,
+        "Ruritania is one of a few places whose statute protects works with no human author.",
+        "knowledge/statute.md",
+        500,
+    )
+    others = [
+        passage(
+            3 + n,
+            f"Ruritania's courts heard {n + 2} cases about paintings last year.",
+            f"knowledge/o{n}.md",
+            0,
+        )
+        for n in range(6)
+    ]
+    short = passage(
+        9,
+        "Yes, in principle: Ruritania's statute gives copyright to computer-generated works and names "
+        "as author the person who made the arrangements.",
+        "knowledge/statute.md",
+        0,
+    )
+    short.meta["headings"] = "In short"
+    for found in (reasons, short):
+        found.asked, found.own = 0.847, True
+    hits = [training, reasons, *others, short]
+    _, cites = extractive("will my AI art be protected in Ruritania?", hits, local_embeddings, {})
+    assert cites[0].quote.startswith("Ruritania's statute gives copyright"), cites[0]
+    for found in (reasons, short):  # merely near: the sentence that matches best leads
+        found.own = False
+    _, cites = extractive("will my AI art be protected in Ruritania?", hits, local_embeddings, {})
+    assert cites[0].quote.startswith("Ruritania's government consulted"), cites[0]
+
+
+def test_can_someone_take_it_is_answered_with_what_others_may_do_not_with_you_own_it(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # the brief's own example: "if I make art with Midjourney can someone just take it?" opened
+    # with "Under Midjourney's terms ... anyone on a paid plan owns the images they create"
+    terms = passage(
+        1,
+        "Yes: under the image service's terms, anyone on a paid plan owns the images they create and "
+        "may sell them.",
+        "knowledge/terms.md",
+        0,
+    )
+    terms.meta["headings"] = "In short"
+    selling = passage(
+        2,
+        "Selling the images is allowed by the terms, but a buyer may not be able to stop others copying a "
+        "purely AI-made image where copyright law does not protect it.",
+        "knowledge/terms.md",
+        400,
+    )
+    selling.meta["headings"] = "Selling"
+    for found in (terms, selling):
+        found.asked, found.own = 0.8, True
+    question = "if I make art with the image service can someone just take it?"
+    text, _ = extractive(question, [terms, selling], local_embeddings, {})
+    assert "Yes:" not in text
+    assert text.index("a buyer may not be able to stop others") < text.index("anyone on a paid plan owns"), (
+        text
+    )
+    text, _ = extractive(
+        "do I own the art I make with the image service?", [terms, selling], local_embeddings, {}
+    )
+    assert text.index("Yes: under the image service's terms") < text.index("a buyer may not"), text
+
+
 def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     local_embeddings: LocalEmbeddings,
 ) -> None:

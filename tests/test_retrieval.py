@@ -12,7 +12,7 @@ from bot.core.types import Status
 from bot.index.embeddings import CountingEmbeddings
 from bot.index.indexer import Indexer
 from bot.rag.engine import Engine
-from bot.rag.retriever import name_tokens
+from bot.rag.retriever import name_tokens, own_article
 
 DISTRACTORS = {
     f"court-{i}.md": f"# Ruling {i}\n\nThe court said that an AI-generated picture needs human creative choices "
@@ -116,3 +116,12 @@ def test_grammar_of_chinese_or_japanese_is_not_a_name() -> None:
     assert {"奥特", "特曼", "作品", "著作"} <= names
     assert not {"的", "は", "で", "品は", "権で"} & names
     assert "zorblatt" in name_tokens("Did the court in Zorblatt v. Quenmore rule?")
+
+
+def test_the_article_written_for_the_question_is_the_one_clearly_nearest() -> None:
+    # 0.847 against 0.732: section 9(3)'s own question, not the consultation's
+    assert own_article({"knowledge/s9-3.md": 0.847, "knowledge/overview.md": 0.732}) == "knowledge/s9-3.md"
+    assert own_article({"knowledge/llama.md": 0.779}) == "knowledge/llama.md"  # no other near
+    assert own_article({"knowledge/a.md": 0.80, "knowledge/b.md": 0.78}) is None  # two as near
+    assert own_article({"knowledge/a.md": 0.70}) is None  # merely near
+    assert own_article({}) is None

@@ -475,7 +475,7 @@ class Engine:
         extra = self._more_of(retriever, hits[0], hits, answering.LEAD_HEADING)
         out = [*hits, *extra[:1]]
         nearest = max(hits, key=lambda h: h.asked)
-        if nearest.asked >= answering.SAME_QUESTION and nearest.source != hits[0].source:
+        if (nearest.asked >= answering.SAME_QUESTION or nearest.own) and nearest.source != hits[0].source:
             out += self._more_of(retriever, nearest, out, answering.LEAD_HEADING)[:1]
         return out
 
@@ -491,7 +491,7 @@ class Engine:
         ids = {h.id for h in have}
         extra = [h for h in retriever.section(like.source, heading) if h.id not in ids]
         for hit in extra:
-            hit.dense, hit.asked, hit.fused = like.dense, like.asked, like.fused
+            hit.dense, hit.asked, hit.fused, hit.own = like.dense, like.asked, like.fused, like.own
         return extra
 
     def _unreported(
