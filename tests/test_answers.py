@@ -310,6 +310,30 @@ def test_can_someone_take_it_is_answered_with_what_others_may_do_not_with_you_ow
     assert text.index("Yes: under the image service's terms") < text.index("a buyer may not"), text
 
 
+def test_a_rule_for_another_kind_of_work_does_not_open_the_answer(local_embeddings: LocalEmbeddings) -> None:
+    # "can I copyright a book I wrote with ChatGPT?" opened with the rule for code ChatGPT writes
+    text_rule = passage(
+        1,
+        "In Ruritania, the copyright office says prompts alone do not make a user the author, so text "
+        "produced from a Chatterbox prompt alone is generally not protected by copyright.",
+        "knowledge/terms.md",
+        0,
+    )
+    code_rule = passage(
+        2,
+        "In Ruritania, code written by an AI tool such as Chatterbox is not protected by copyright on its "
+        "own, but the parts of a program that a human wrote can be.",
+        "knowledge/code.md",
+        0,
+    )
+    code_rule.meta["headings"] = "In short"
+    hits = [text_rule, code_rule]
+    _, cites = extractive("can I copyright a book I wrote with Chatterbox?", hits, local_embeddings, {})
+    assert cites[0].source == "knowledge/terms.md"
+    _, cites = extractive("can I copyright a program I wrote with Chatterbox?", hits, local_embeddings, {})
+    assert cites[0].source == "knowledge/code.md"
+
+
 def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     local_embeddings: LocalEmbeddings,
 ) -> None:

@@ -260,6 +260,30 @@ _OTHERS_COPY = re.compile(
 OTHERS_BONUS = 0.1
 
 
+# Kinds of work: "can I copyright a book I wrote with ChatGPT?" opened with the rule for code
+# written by ChatGPT. A sentence that speaks only of other kinds than those asked about falls.
+_WORK_KINDS: dict[str, re.Pattern[str]] = {
+    kind: re.compile(rf"\b({words})\b", re.I)
+    for kind, words in {
+        "code": r"code|coding|software|programs?|repos?|repository|librar(y|ies)|copilot",
+        "text": r"books?|novels?|stor(y|ies)|poems?|poetry|essays?|articles?|blog posts?|writing|ebooks?"
+        r"|texts?|literary|written works?",
+        "image": r"images?|pictures?|art|artwork|illustrations?|drawings?|paintings?|photos?|photographs?"
+        r"|comics?|artistic|visual works?",
+        "music": r"songs?|music|lyrics|tracks?|albums?|melod(y|ies)|audio|sound recordings?|musical",
+        "video": r"videos?|films?|movies?|animations?",
+        "voice": r"voices?|voice clones?|likeness|faces?|speech|narrat\w+|audio",
+    }.items()
+}
+# (real dev and the old set unchanged; at 0.06 the rule for code still opened the answer)
+OTHER_KIND_PENALTY = 0.12
+
+
+def work_kinds(text: str) -> set[str]:
+    """The kinds of work a text speaks of (code, text, image, music, video, voice)."""
+    return {kind for kind, pattern in _WORK_KINDS.items() if pattern.search(text)}
+
+
 # "Are AI images public domain?" asks the opposite of "can an AI image be protected?": a verdict
 # written for the second ("Yes, partly: the Office registered ...") says the wrong thing to it,
 # unless its own sentence speaks of the public domain or of no protection.
@@ -412,6 +436,7 @@ def score_sentences(
     outcome_ask = bool(_OUTCOME_ASK.search(question) or _HOLDING_ASK.search(question))
     why_ask = bool(_WHY_ASK.search(question))
     others_ask = bool(_OTHERS_TAKE.search(question))
+    kinds = work_kinds(question)
     # the passages of the article written for the question rank where its first one does
     # (its "In short" comes last, added to the passages retrieved)
     place_of: dict[str, int] = {}
@@ -452,6 +477,10 @@ def score_sentences(
             score += REASON_BONUS
         if others_ask and _OTHERS_COPY.search(plain(s.text)):
             score += OTHERS_BONUS
+        if kinds:
+            spoken = work_kinds(plain(s.text))
+            if spoken and not spoken & kinds:
+                score -= OTHER_KIND_PENALTY
         if places:  # a question about France is answered with France's (or the EU's) rule first
             code = jurisdictions.normalise(hits[i].meta.get("jurisdiction"))
             # another place's article that mentions this one ("Singapore and Japan instead
