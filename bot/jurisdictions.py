@@ -52,6 +52,14 @@ TABLE: tuple[Jurisdiction, ...] = (
             "vereinigte staaten",
             "stati uniti",
             "federal",
+            # states whose own laws the sources cover ("are AI voice clones legal in California?")
+            "california",
+            "tennessee",
+            "new york",
+            "illinois",
+            "texas",
+            "colorado",
+            "utah",
         ),
     ),
     Jurisdiction(

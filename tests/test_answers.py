@@ -669,6 +669,45 @@ def test_a_yes_written_for_is_it_illegal_does_not_answer_is_it_legal(
     assert "Yes: in Tennessee, publishing an AI clone" in text
 
 
+def test_a_yes_that_goes_on_to_liability_does_not_answer_can_i(local_embeddings: LocalEmbeddings) -> None:
+    law = "Yes: in Tennessee, publishing an AI clone of a person's voice without consent can lead to civil liability."
+    text = answer_from_one("can I clone a singer's voice in Tennessee?", law, local_embeddings)
+    assert "Yes:" not in text and "In Tennessee, publishing an AI clone" in text
+    terms = "Yes: under the service's terms, paying users may sell the images they make."
+    text = answer_from_one("can I sell the images I make with the service?", terms, local_embeddings)
+    assert "Yes: under the service's terms" in text
+
+
+def test_an_overviews_line_on_other_places_only_falls_for_a_question_about_one_place(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "are AI voice clones legal in California?" quoted the overview's line on China second
+    china = passage(
+        1,
+        "In China, courts have held that making AI voice clones without consent is unlawful.",
+        "knowledge/overview.md",
+        0,
+    )
+    states = passage(
+        2,
+        "In the United States, state publicity laws protect a person's voice against AI clones.",
+        "knowledge/overview.md",
+        300,
+    )
+    for found in (china, states):
+        found.meta["jurisdiction"] = "INTL"
+    text, _ = extractive(
+        "are AI voice clones legal in California?",
+        [china, states],
+        local_embeddings,
+        {},
+        places=frozenset({"US"}),
+    )
+    assert text.index("In the United States, state publicity laws") < text.index("In China"), text
+    text, _ = extractive("are AI voice clones legal?", [china, states], local_embeddings, {})
+    assert text.index("In China") < text.index("In the United States, state publicity laws"), text
+
+
 def test_a_yes_written_for_can_it_be_protected_does_not_answer_whether_it_is_public_domain(
     local_embeddings: LocalEmbeddings,
 ) -> None:

@@ -36,6 +36,9 @@ def test_a_question_names_its_jurisdictions_in_words_codes_or_chinese() -> None:
     assert jurisdictions.jurisdictions_in("Does China protect AI images but the US not?") == {"CN", "US"}
     assert jurisdictions.jurisdictions_in("AI绘画在中国受保护吗？") == {"CN"}
     assert jurisdictions.jurisdictions_in("can you help us with this") == set()
+    # a state is in the US: "are AI voice clones legal in California?"
+    assert jurisdictions.jurisdictions_in("are AI voice clones legal in California?") == {"US"}
+    assert jurisdictions.jurisdictions_in("Can I clone a voice in Tennessee or the UK?") == {"US", "UK"}
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,9 @@ ASKED_MIN = 0.65
 SAME_QUESTION = 0.85
 SAME_BONUS = 0.2
 # For a question that names places: sentences from sources of those places rise by this much,
-# sentences from sources of other places (overviews aside) fall by it.
+# sentences from sources of other places fall by it, and so do an overview's sentences that name
+# only other places ("are AI voice clones legal in California?" quoted the overview's "In China,
+# the Civil Code's personality rights protect a person's voice" second).
 PLACE_BONUS = 0.05
 # "did Getty win?": a sentence saying what a court decided rises by this much
 OUTCOME_BONUS = 0.08
@@ -230,6 +232,12 @@ _ASKS_ALLOWED = re.compile(r"\b(legal|lawful|allowed|permitted|ok|okay)\b", re.I
 _AGAINST = re.compile(
     r"\b(illegal|unlawful|liab\w*|infring\w*|prohibit\w*|banned|bans?|violat\w*|sued?|forbid\w*)\b", re.I
 )
+
+
+# "Can I ...?" asks whether it is allowed too: a "Yes:" that goes on to liability answers the
+# opposite question.
+_MAY_I = re.compile(r"\b(can|could|may) (i|we)\b", re.I)
+_YES = re.compile(r"\W*(yes|usually)\b", re.I)
 
 
 # "Does OpenAI own what ChatGPT writes?": the articles' verdicts on ownership are written for "do
@@ -308,6 +316,8 @@ def verdict_answers(question: str, sentence: Sentence, passage: Hit | None = Non
         return bool(_MATTER_ASK.search(found.group(0)))
     if _ASKS_ALLOWED.search(question) and not _AGAINST.search(question):
         return not _AGAINST.search(sentence.text)
+    if _MAY_I.search(question) and _YES.match(found.group(0)) and _AGAINST.search(sentence.text):
+        return False  # "can I clone a singer's voice in Tennessee?" -- "Yes: ... civil liability"
     if _OTHER_OWNS.search(question) or _OTHERS_TAKE.search(question):
         return False
     if _ASKS_UNPROTECTED.search(question) and not _ASKS_UNPROTECTED.search(sentence.text):
@@ -489,6 +499,9 @@ def score_sentences(
             if code in places or (mentioned and code == "INTL"):
                 score += PLACE_BONUS
             elif not mentioned and code != "INTL":
+                score -= PLACE_BONUS
+            elif code == "INTL" and jurisdictions.jurisdictions_in(s.text):
+                # an overview's line on other places only ("In China, the Civil Code ...")
                 score -= PLACE_BONUS
         out.append(Candidate(score, i, s, vector))
     out.sort(key=lambda c: c.score, reverse=True)
