@@ -37,6 +37,7 @@ REAL_FLOORS = {
     "decline_accuracy": 0.62,
     "decline_precision": 0.90,
     "citation_validity": 1.0,
+    "citation_precision": 0.48,  # 0.495 since the article written for the question leads
 }
 # The older set: answers now quote up to seven sentences from more files (and lean less on the
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
@@ -48,7 +49,7 @@ OWN_FLOORS = {
     "answer_rate": 0.96,
     "decline_accuracy": 0.97,  # every decline (17 of 17) since appeals and courts are events
     "citation_validity": 1.0,
-    "citation_precision": 0.62,
+    "citation_precision": 0.70,  # 0.715 since the article written for the question leads
 }
 
 
