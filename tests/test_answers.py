@@ -643,39 +643,82 @@ def answer_from_one(question: str, body: str, embeddings: LocalEmbeddings) -> st
     return cited_from_one(question, body, embeddings)[0]
 
 
-def test_a_verdict_on_the_law_does_not_answer_whether_a_matter_was_appealed(
-    local_embeddings: LocalEmbeddings,
+# An article's verdict answers the question it was written for. Each row: a question, the
+# article's sentence, and what the answer quotes (with the verdict where it answers the question,
+# from after the verdict where it does not).
+_RULING = "No: the High Court held that the image model is not an infringing copy of the photographs."
+_SETTLED = (
+    "Partly settled: two record labels settled with the music generator, while the third is still suing."
+)
+_CLONE_LAW = "Yes: in Tennessee, publishing an AI clone of a person's voice without consent can lead to civil liability."
+_REGISTERED = "Yes, partly: the Office registered an AI-assisted image for its human arrangement."
+_UNPROTECTED = "Yes: output made by AI alone is unprotected, so anyone may copy it."
+_OWNS = "Yes: under the chatbot maker's terms, the user owns the output and may sell it."
+_ANY_PURPOSE = (
+    "Yes: under the chatbot maker's terms, a user may use the output for any purpose, including selling it. "
+    "The terms forbid using output to develop models that compete with the chatbot maker."
+)
+_SELL = "Yes: under the service's terms, paying users may sell the images they make."
+
+
+@pytest.mark.parametrize(
+    ("question", "body", "quoted"),
+    [
+        # a verdict on the law does not answer whether a matter was appealed; one on where it stands does
+        (
+            "Did the photo agency appeal the High Court ruling?",
+            _RULING,
+            "The High Court held that the image model",
+        ),
+        (
+            "Did the record labels settle with the music generator?",
+            _SETTLED,
+            "Partly settled: two record labels",
+        ),
+        # a yes written for "is it illegal?" answers neither "is it legal?" nor "can I?"
+        (
+            "Is it legal to clone a singer's voice in Tennessee?",
+            _CLONE_LAW,
+            "In Tennessee, publishing an AI clone",
+        ),
+        (
+            "Is AI voice cloning illegal in Tennessee?",
+            _CLONE_LAW,
+            "Yes: in Tennessee, publishing an AI clone",
+        ),
+        ("can I clone a singer's voice in Tennessee?", _CLONE_LAW, "In Tennessee, publishing an AI clone"),
+        ("can I sell the images I make with the service?", _SELL, "Yes: under the service's terms"),
+        # one written for "can it be protected?" does not answer "is it public domain?"
+        ("Are AI images public domain in the US?", _REGISTERED, "The Office registered an AI-assisted image"),
+        ("Can an AI image be registered in the US?", _REGISTERED, "Yes, partly: the Office registered"),
+        (
+            "Is an image made by AI alone unprotected?",
+            _UNPROTECTED,
+            "Yes: output made by AI alone is unprotected",
+        ),
+        # one written for "do I own it?" does not answer whether the company owns it
+        (
+            "Does the chatbot maker own what its chatbot writes?",
+            _OWNS,
+            "Under the chatbot maker's terms, the user",
+        ),
+        ("Do I own what the chatbot writes for me?", _OWNS, "Yes: under the chatbot maker's terms"),
+        # nor one that the next sentence limits
+        (
+            "Can I use the chatbot's outputs to train my own model?",
+            _ANY_PURPOSE,
+            "Under the chatbot maker's terms, a user may use the output",
+        ),
+        ("Can I sell what the chatbot writes for me?", _ANY_PURPOSE, "Yes: under the chatbot maker's terms"),
+    ],
+)
+def test_an_articles_verdict_is_quoted_only_where_it_answers_the_question(
+    local_embeddings: LocalEmbeddings, question: str, body: str, quoted: str
 ) -> None:
-    ruling = "No: the High Court held that the image model is not an infringing copy of the photographs."
-    text = answer_from_one("Did the photo agency appeal the High Court ruling?", ruling, local_embeddings)
-    assert "No:" not in text and "The High Court held that the image model" in text
-
-    settled = (
-        "Partly settled: two record labels settled with the music generator, while the third is still suing."
-    )
-    text = answer_from_one(
-        "Did the record labels settle with the music generator?", settled, local_embeddings
-    )
-    assert "Partly settled: two record labels settled" in text  # a verdict on where it stands
-
-
-def test_a_yes_written_for_is_it_illegal_does_not_answer_is_it_legal(
-    local_embeddings: LocalEmbeddings,
-) -> None:
-    law = "Yes: in Tennessee, publishing an AI clone of a person's voice without consent can lead to civil liability."
-    text = answer_from_one("Is it legal to clone a singer's voice in Tennessee?", law, local_embeddings)
-    assert "Yes:" not in text and "In Tennessee, publishing an AI clone" in text
-    text = answer_from_one("Is AI voice cloning illegal in Tennessee?", law, local_embeddings)
-    assert "Yes: in Tennessee, publishing an AI clone" in text
-
-
-def test_a_yes_that_goes_on_to_liability_does_not_answer_can_i(local_embeddings: LocalEmbeddings) -> None:
-    law = "Yes: in Tennessee, publishing an AI clone of a person's voice without consent can lead to civil liability."
-    text = answer_from_one("can I clone a singer's voice in Tennessee?", law, local_embeddings)
-    assert "Yes:" not in text and "In Tennessee, publishing an AI clone" in text
-    terms = "Yes: under the service's terms, paying users may sell the images they make."
-    text = answer_from_one("can I sell the images I make with the service?", terms, local_embeddings)
-    assert "Yes: under the service's terms" in text
+    text = answer_from_one(question, body, local_embeddings)
+    assert quoted in text, text
+    if not quoted.startswith(("Yes", "No", "Partly")):  # quoted from after its verdict
+        assert not re.search(r"\b(Yes|No)\b[^:.]{0,20}:", text), text
 
 
 def test_an_overviews_line_on_other_places_only_falls_for_a_question_about_one_place(
@@ -706,29 +749,6 @@ def test_an_overviews_line_on_other_places_only_falls_for_a_question_about_one_p
     assert text.index("In the United States, state publicity laws") < text.index("In China"), text
     text, _ = extractive("are AI voice clones legal?", [china, states], local_embeddings, {})
     assert text.index("In China") < text.index("In the United States, state publicity laws"), text
-
-
-def test_a_yes_written_for_can_it_be_protected_does_not_answer_whether_it_is_public_domain(
-    local_embeddings: LocalEmbeddings,
-) -> None:
-    registered = "Yes, partly: the Office registered an AI-assisted image for its human arrangement."
-    text = answer_from_one("Are AI images public domain in the US?", registered, local_embeddings)
-    assert "Yes" not in text and "The Office registered an AI-assisted image" in text
-    text = answer_from_one("Can an AI image be registered in the US?", registered, local_embeddings)
-    assert "Yes, partly: the Office registered" in text
-    unprotected = "Yes: output made by AI alone is unprotected, so anyone may copy it."
-    text = answer_from_one("Is an image made by AI alone unprotected?", unprotected, local_embeddings)
-    assert "Yes: output made by AI alone is unprotected" in text
-
-
-def test_a_yes_written_for_do_i_own_it_does_not_answer_whether_the_company_owns_it(
-    local_embeddings: LocalEmbeddings,
-) -> None:
-    terms = "Yes: under the chatbot maker's terms, the user owns the output and may sell it."
-    text = answer_from_one("Does the chatbot maker own what its chatbot writes?", terms, local_embeddings)
-    assert "Yes:" not in text and "Under the chatbot maker's terms, the user owns the output" in text
-    text = answer_from_one("Do I own what the chatbot writes for me?", terms, local_embeddings)
-    assert "Yes: under the chatbot maker's terms" in text
 
 
 @pytest.mark.parametrize(
@@ -762,19 +782,6 @@ def test_an_event_is_dated_by_when_it_happened_not_when_a_rule_applies() -> None
     assert news.event_date("The court will rule on 3 March 2027.", today) is None
     signed = "The law, signed on 19 May 2025, has required platforms since 19 May 2026 to remove such images."
     assert news.event_date(signed, today) == dt.date(2025, 5, 19)
-
-
-def test_a_yes_limited_by_the_next_sentence_does_not_answer_what_it_limits(
-    local_embeddings: LocalEmbeddings,
-) -> None:
-    terms = (
-        "Yes: under the chatbot maker's terms, a user may use the output for any purpose, including selling it. "
-        "The terms forbid using output to develop models that compete with the chatbot maker."
-    )
-    text = answer_from_one("Can I use the chatbot's outputs to train my own model?", terms, local_embeddings)
-    assert "Yes:" not in text and "Under the chatbot maker's terms, a user may use the output" in text
-    text = answer_from_one("Can I sell what the chatbot writes for me?", terms, local_embeddings)
-    assert "Yes: under the chatbot maker's terms" in text
 
 
 def test_where_a_settlement_stands_comes_from_the_article_on_the_parties_asked_about(

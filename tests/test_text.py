@@ -20,29 +20,31 @@ def test_chinese_is_matched_by_characters_and_pairs() -> None:
     assert tokens("版权法") == ["版", "权", "法", "版权", "权法"]
 
 
-def test_sentences_do_not_end_at_case_names_or_abbreviations() -> None:
-    text = (
-        "In Li v. Liu the court in Beijing ruled for the plaintiff. U.S. law differs, e.g. in "
-        "Thaler v. Perlmutter, No. 23-5233. The appeal failed."
-    )
-    assert [s.text for s in sentences(text)] == [
-        "In Li v. Liu the court in Beijing ruled for the plaintiff.",
-        "U.S. law differs, e.g. in Thaler v. Perlmutter, No. 23-5233.",
-        "The appeal failed.",
-    ]
-
-
-def test_sentences_do_not_end_at_company_or_document_abbreviations() -> None:
-    # "Warner Bros. Discovery" was cut in two, and "Discovery (No. ...)" was quoted on its own
-    text = (
-        "The studios and Warner Bros. Discovery sued the image service. The rule was published as "
-        "FR Doc. 2023-05321. Tenn. Code section 47-25-1105 applies."
-    )
-    assert [s.text for s in sentences(text)] == [
-        "The studios and Warner Bros. Discovery sued the image service.",
-        "The rule was published as FR Doc. 2023-05321.",
-        "Tenn. Code section 47-25-1105 applies.",
-    ]
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "In Li v. Liu the court in Beijing ruled for the plaintiff. U.S. law differs, e.g. in "
+            "Thaler v. Perlmutter, No. 23-5233. The appeal failed.",
+            [
+                "In Li v. Liu the court in Beijing ruled for the plaintiff.",
+                "U.S. law differs, e.g. in Thaler v. Perlmutter, No. 23-5233.",
+                "The appeal failed.",
+            ],
+        ),
+        (  # "Warner Bros. Discovery" was cut in two, and "Discovery (No. ...)" quoted on its own
+            "The studios and Warner Bros. Discovery sued the image service. The rule was published as "
+            "FR Doc. 2023-05321. Tenn. Code section 47-25-1105 applies.",
+            [
+                "The studios and Warner Bros. Discovery sued the image service.",
+                "The rule was published as FR Doc. 2023-05321.",
+                "Tenn. Code section 47-25-1105 applies.",
+            ],
+        ),
+    ],
+)
+def test_sentences_do_not_end_at_case_names_or_abbreviations(text: str, expected: list[str]) -> None:
+    assert [s.text for s in sentences(text)] == expected
 
 
 def test_list_items_paragraphs_and_chinese_full_stops_end_sentences() -> None:
