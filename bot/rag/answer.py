@@ -237,7 +237,7 @@ _AGAINST = re.compile(
 # "Can I ...?" asks whether it is allowed too: a "Yes:" that goes on to liability answers the
 # opposite question.
 _MAY_I = re.compile(r"\b(can|could|may) (i|we)\b", re.I)
-_YES = re.compile(r"\W*(yes|usually)\b", re.I)
+_YES = re.compile(r"\A\W{0,5}(yes|usually)\b", re.I)
 
 
 # "Does OpenAI own what ChatGPT writes?": the articles' verdicts on ownership are written for "do
