@@ -186,6 +186,13 @@ ASKED_MIN = 0.65
 # in the UK?" (section 9(3)'s own question 0.847 near) opened with the UK consultation on training.
 SAME_QUESTION = 0.85
 SAME_BONUS = 0.2
+
+
+def written_for(hit: Hit) -> bool:
+    """Whether the passage's article was written for the question (see SAME_QUESTION)."""
+    return hit.asked >= SAME_QUESTION or hit.own
+
+
 # For a question that names places: sentences from sources of those places rise by this much,
 # sentences from sources of other places fall by it, and so do an overview's sentences that name
 # only other places ("are AI voice clones legal in California?" quoted the overview's "In China,
@@ -473,7 +480,7 @@ def score_sentences(
             score += 0.06 if s.start == first_of[i] else 0.03
             if (
                 s.start == first_of[i]
-                and (hits[i].asked >= SAME_QUESTION or hits[i].own)
+                and written_for(hits[i])
                 and verdict_answers(question, s)  # not "Yes: you own them" to "can someone take it?"
             ):
                 score += SAME_BONUS
@@ -481,26 +488,28 @@ def score_sentences(
             score += 0.08
         if outcome_ask and _DECIDED.search(s.text) and (not cases or hits[i].source in cases):
             score += OUTCOME_BONUS
-        if _leans_back(plain(s.text)):
+        text = plain(s.text)
+        if _leans_back(text):
             score -= 0.08
-        if why_ask and _REASON.search(plain(s.text)):
+        if why_ask and _REASON.search(text):
             score += REASON_BONUS
-        if others_ask and _OTHERS_COPY.search(plain(s.text)):
+        if others_ask and _OTHERS_COPY.search(text):
             score += OTHERS_BONUS
         if kinds:
-            spoken = work_kinds(plain(s.text))
+            spoken = work_kinds(text)
             if spoken and not spoken & kinds:
                 score -= OTHER_KIND_PENALTY
         if places:  # a question about France is answered with France's (or the EU's) rule first
             code = jurisdictions.normalise(hits[i].meta.get("jurisdiction"))
             # another place's article that mentions this one ("Singapore and Japan instead
             # allow ...", in Brazil's) is not its rule: neither lifted nor lowered
-            mentioned = bool(places & jurisdictions.jurisdictions_in(s.text))
+            named = jurisdictions.jurisdictions_in(s.text)
+            mentioned = bool(places & named)
             if code in places or (mentioned and code == "INTL"):
                 score += PLACE_BONUS
             elif not mentioned and code != "INTL":
                 score -= PLACE_BONUS
-            elif code == "INTL" and jurisdictions.jurisdictions_in(s.text):
+            elif code == "INTL" and named:
                 # an overview's line on other places only ("In China, the Civil Code ...")
                 score -= PLACE_BONUS
         out.append(Candidate(score, i, s, vector))

@@ -475,7 +475,7 @@ class Engine:
         extra = self._more_of(retriever, hits[0], hits, answering.LEAD_HEADING)
         out = [*hits, *extra[:1]]
         nearest = max(hits, key=lambda h: h.asked)
-        if (nearest.asked >= answering.SAME_QUESTION or nearest.own) and nearest.source != hits[0].source:
+        if answering.written_for(nearest) and nearest.source != hits[0].source:
             out += self._more_of(retriever, nearest, out, answering.LEAD_HEADING)[:1]
         return out
 
