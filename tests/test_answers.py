@@ -751,6 +751,32 @@ def test_an_overviews_line_on_other_places_only_falls_for_a_question_about_one_p
     assert text.index("In China") < text.index("In the United States, state publicity laws"), text
 
 
+def test_a_question_naming_no_place_is_answered_first_with_the_overviews_summary_across_places(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "If you train an AI on millions of stock images, is that copyright theft?" opened with
+    # Singapore's and Israel's rules, from the overview's section on other countries
+    israel = passage(
+        1,
+        "Israel's Ministry of Justice said in 2022 that training AI models on copyright works is "
+        "generally fair use under Israeli law.",
+        "knowledge/overview.md",
+        900,
+    )
+    summary = passage(
+        2,
+        "Whether AI may be trained on copyrighted works without permission depends on the country: "
+        "the EU and Japan have exceptions, the US decides under fair use and the UK allows only research.",
+        "knowledge/overview.md",
+        0,
+    )
+    for found, heading in ((israel, "Other jurisdictions"), (summary, "In short")):
+        found.meta.update(jurisdiction="INTL", headings=heading)
+    question = "If you train an AI on millions of stock images, is that copyright theft?"
+    text, _ = extractive(question, [israel, summary], local_embeddings, {}, general=True)
+    assert text.index("depends on the country") < text.index("Israel"), text
+
+
 @pytest.mark.parametrize(
     ("question", "wanted"),
     [

@@ -138,3 +138,15 @@ def test_a_passage_that_matches_the_questions_words_joins_the_answer_below_the_f
     answer = knowledge_engine.answer("In 2025 is it still unclear whether model weights are a derived work?")
     assert answer.status is Status.ANSWERED
     assert "knowledge/uk-getty-v-stability-ai-2025.md" in {c.source for c in answer.citations}
+
+
+def test_a_question_naming_no_place_opens_with_the_overviews_summary_across_places(
+    knowledge_engine: Engine,
+) -> None:
+    # The Getty judgment came up first, so the answer opened with the UK court's finding on
+    # training abroad; the training overview's short answer across countries was not among the
+    # passages at all
+    answer = knowledge_engine.answer("training AI on millions of stock images: copyright theft or not?")
+    assert answer.status is Status.ANSWERED
+    first = answer.answer.split(" [1]")[0]
+    assert "depends on the country" in first, answer.answer

@@ -386,7 +386,8 @@ class Engine:
                 retrieved=retrieved,
                 context=context_of(hits),
             )
-        strong = self._with_lead(retriever, strong)  # the best article's own short answer
+        general = not named and names_nothing(asked.ask, corpus)
+        strong = self._with_lead(retriever, strong, general)  # the best article's own short answer
         status = answering.asks_status(asked.ask)
         if status:  # "is it over?": where the matter stands
             strong = self._with_status(retriever, strong)
@@ -467,16 +468,20 @@ class Engine:
             out += self._more_of(retriever, next(h for h in hits if h.source == source), out)
         return out
 
-    def _with_lead(self, retriever: HybridRetriever, hits: list[Hit]) -> list[Hit]:
+    def _with_lead(self, retriever: HybridRetriever, hits: list[Hit], general: bool = False) -> list[Hit]:
         """The passages, with the "In short" section of the best one's article added when missing,
         and that of the article whose own question is all but the one asked ("can AI art be
         copyrighted?" is the overview's own question, though its sections on the EU and Japan came
-        up, not its short answer)."""
+        up, not its short answer); for a `general` question, that of every overview among them."""
         extra = self._more_of(retriever, hits[0], hits, answering.LEAD_HEADING)
         out = [*hits, *extra[:1]]
         nearest = max(hits, key=lambda h: h.asked)
         if answering.written_for(nearest) and nearest.source != hits[0].source:
             out += self._more_of(retriever, nearest, out, answering.LEAD_HEADING)[:1]
+        if general:  # a question naming nothing: each overview's summary across places
+            for source in dict.fromkeys(h.source for h in hits if h.meta.get("kind") == "overview"):
+                first = next(h for h in hits if h.source == source)
+                out += self._more_of(retriever, first, out, answering.LEAD_HEADING)[:1]
         return out
 
     def _with_status(self, retriever: HybridRetriever, hits: list[Hit]) -> list[Hit]:
