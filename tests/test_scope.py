@@ -69,6 +69,22 @@ def test_workplace_questions_are_referred_to_the_employer_unless_they_ask_about_
 
 
 @pytest.mark.parametrize(
+    ("question", "declined"),
+    [
+        ("is it plagiarism to use AI for my essay?", True),
+        ("Would my professor count ChatGPT as cheating on an assignment?", True),
+        ("Is it plagiarism to hand in an essay ChatGPT wrote, and who owns the copyright?", False),
+        ("Is AI art just plagiarism of the artists it was trained on?", False),
+    ],
+)
+def test_plagiarism_at_school_is_referred_to_the_schools_rules_unless_copyright_is_asked(
+    question: str, declined: bool
+) -> None:
+    message = uncovered(question)
+    assert (message is not None and "not plagiarism or academic rules" in message) is declined
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "What is the license here, and can it be used for commercial purposes?",

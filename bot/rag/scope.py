@@ -152,6 +152,20 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
         "work is decided by your employer's policy and your contract, so ask your employer or a "
         "lawyer. I can answer who owns what the tool makes, or whether it may infringe.",
     ),
+    (  # "Is it plagiarism to use AI for my essay?": the school's rules decide, not copyright law
+        re.compile(
+            r"\b(plagiar\w*|cheat\w*|academic (integrity|misconduct|dishonesty))\b"
+            r".{0,80}?\b(essays?|homework|assignments?|coursework|thesis|dissertation|schools?"
+            r"|universit(y|ies)|college|class|teachers?|professors?|exams?)\b"
+            r"|\b(essays?|homework|assignments?|coursework|thesis|dissertation)\b.{0,80}?\bplagiar\w*",
+            re.I | re.S,
+        ),
+        re.compile(r"\bcopyright|\binfring|\blicen[cs]|\bown(s|ed|er|ership)?\b|\bauthor", re.I),
+        "My sources cover copyright law, not plagiarism or academic rules: whether you may use AI "
+        "for schoolwork, and how to credit it, is set by your school, course or publisher, so check "
+        "its policy or ask your teacher. I can answer whether AI output is protected by copyright "
+        "or may infringe someone else's.",
+    ),
 ]
 
 
