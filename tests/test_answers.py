@@ -167,7 +167,7 @@ def test_a_weaker_sentence_before_the_best_one_in_a_quote_does_not_open_the_answ
 ) -> None:
     report = hit(
         1,
-        "The Copyright Office's report drew more than 10,000 public comments. "
+        "The Copyright Office published its report on AI in three parts between 2024 and 2025. "
         "On prompts, the Copyright Office concluded that prompting alone does not make the user "
         "the author of the output.",
     )
@@ -175,7 +175,7 @@ def test_a_weaker_sentence_before_the_best_one_in_a_quote_does_not_open_the_answ
         "what did the Copyright Office say about prompts?", [report], local_embeddings, {}
     )
     assert text.startswith("On prompts, the Copyright Office concluded"), text
-    assert "10,000 public comments" in text  # still quoted, after the answer
+    assert "in three parts" in text  # still quoted, after the answer
     assert cites[0].quote.startswith("On prompts")
 
 
@@ -399,6 +399,29 @@ def test_why_is_answered_first_with_the_reasons_not_the_dates(local_embeddings: 
         "When did Ruritania ban the Acme chatbot?", [dates, reasons], local_embeddings, {}
     )
     assert cites[0].quote == dates.body, text
+
+
+def test_how_a_report_was_made_is_quoted_only_for_a_question_about_that(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    report = passage(
+        1,
+        "The Office based the Part 2 report on more than 10,000 public comments received in its "
+        "inquiry. The report says that using AI as a tool does not prevent copyright protection.",
+        "knowledge/report.md",
+        0,
+    )
+    text, _ = extractive(
+        "are you sure these comments are protected by copyright and they can't use them?",
+        [report],
+        local_embeddings,
+        {},
+    )
+    assert "10,000" not in text and "The report says" in text, text
+    text, _ = extractive(
+        "How many public comments did the Office receive for the report?", [report], local_embeddings, {}
+    )
+    assert "10,000 public comments" in text, text
 
 
 def test_a_list_item_that_is_no_sentence_is_quoted_with_its_lead_in(

@@ -417,6 +417,17 @@ _REASON = re.compile(
 )
 
 
+# How a report or consultation was made ("The Office based the Part 2 report on more than 10,000
+# public comments", "The consultation drew more than 60 submissions") answers nothing but a question
+# about that process: "are you sure these comments are protected?" opened with the 10,000 comments
+# (lowered, it still led its quote, being first in the passage), so it is not quoted otherwise.
+_PROCESS = re.compile(
+    r"\b(took|invited|received|drew|based\b[^.]{0,60}?\bon)\b[^.]{0,40}?\b(comments|submissions|responses)\b",
+    re.I,
+)
+_ASKS_PROCESS = re.compile(r"\bhow many\b|\bconsult\w*|\bpublic comments?\b|\bsubmissions?\b", re.I)
+
+
 def score_sentences(
     question: str,
     hits: Sequence[Hit],
@@ -453,6 +464,7 @@ def score_sentences(
     # "did Getty win?", "what did the court decide?": what a court decided
     outcome_ask = bool(_OUTCOME_ASK.search(question) or _HOLDING_ASK.search(question))
     why_ask = bool(_WHY_ASK.search(question))
+    process_ask = bool(_ASKS_PROCESS.search(question))
     others_ask = bool(_OTHERS_TAKE.search(question))
     kinds = work_kinds(question)
     # the passages of the article written for the question rank where its first one does
@@ -465,6 +477,8 @@ def score_sentences(
         first_of.setdefault(i, s.start)
     out = []
     for (i, s), sim, vector in zip(candidates, dense, vectors, strict=True):
+        if not process_ask and _PROCESS.search(s.text):
+            continue
         present = set(tokens(s.text))
         lexical = sum(w for t, w in weights.items() if t in present) / total
         # A small lift for the best passage, a smaller fall for later ones: with ten passages a
