@@ -59,6 +59,7 @@ def test_patent_questions_are_declined_as_not_covered_unless_they_ask_about_copy
         ("Does my employer own the code I write with Copilot at work?", False),
         ("Can I sell art I make with Midjourney at my job?", False),
         ("Can I use Midjourney images for work?", False),
+        ("can my employer claim my AI art?", False),  # who owns it: work made for hire
     ],
 )
 def test_workplace_questions_are_referred_to_the_employer_unless_they_ask_about_copyright(

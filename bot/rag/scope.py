@@ -145,7 +145,8 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
             r"\bat (my |our |your )?(work|workplace|job|office)\b|\bmy (employer|boss|manager)\b", re.I
         ),
         re.compile(
-            r"\bcopyright|\bown(s|ed|er|ership)?\b|\blicen[cs]|\binfring|\btrain|\bauthor|\bcommercial|\bsell",
+            r"\bcopyright|\bown(s|ed|er|ership)?\b|\blicen[cs]|\binfring|\btrain|\bauthor|\bcommercial|\bsell"
+            r"|\bclaim|\brights?\b|\bfor hire\b",
             re.I,
         ),
         "My sources cover copyright and AI, not workplace rules: whether you may use an AI tool at "
