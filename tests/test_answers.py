@@ -14,6 +14,7 @@ from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import LocalEmbeddings
 from bot.rag import asking, news
 from bot.rag.answer import (
+    articles_on_laws,
     asks_about_event,
     asks_yes_or_no,
     extractive,
@@ -422,6 +423,34 @@ def test_how_a_report_was_made_is_quoted_only_for_a_question_about_that(
         "How many public comments did the Office receive for the report?", [report], local_embeddings, {}
     )
     assert "10,000 public comments" in text, text
+
+
+def test_a_law_the_question_names_is_answered_from_the_article_on_that_law(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "does the EU AI Act ban AI art?" was answered with the CJEU's originality test
+    court = passage(
+        1,
+        "The Ruritanian court has not ruled on whether AI art is protected, so AI art stays a grey area.",
+        "knowledge/court.md",
+        0,
+    )
+    act = passage(
+        2,
+        "Since 2 August 2025 the Ruritania AI Act has required providers of AI models to label their output.",
+        "knowledge/act.md",
+        0,
+    )
+    court.meta["title"] = "Ruritania's highest court on originality"
+    act.meta["title"] = "Ruritania AI Act Article 50: labelling AI output"
+    question = "does the Ruritania AI Act ban AI art?"
+    laws = articles_on_laws(question, [court, act])
+    assert laws == {"knowledge/act.md"}
+    _, cites = extractive(question, [court, act], local_embeddings, {}, laws=laws)
+    assert cites[0].source == "knowledge/act.md"
+    _, cites = extractive(question, [court, act], local_embeddings, {})
+    assert cites[0].source == "knowledge/court.md"  # the same passages, no law named: the court
+    assert not articles_on_laws("Is AI art protected under the Copyright Act?", [court, act])
 
 
 def test_a_list_item_that_is_no_sentence_is_quoted_with_its_lead_in(

@@ -428,6 +428,31 @@ _PROCESS = re.compile(
 _ASKS_PROCESS = re.compile(r"\bhow many\b|\bconsult\w*|\bpublic comments?\b|\bsubmissions?\b", re.I)
 
 
+# "Does the EU AI Act ban AI art?" names a law that an article's title names: that article's
+# sentences rise by LAW_BONUS (the CJEU's originality test answered it, the AI Act's labelling
+# rule came second). "Copyright Act" alone names no one law. Old set: citation precision 0.717 ->
+# 0.721; real dev unchanged.
+LAW_BONUS = 0.08
+_LAW_NAME = re.compile(r"(?<![\w'.-])((?:[A-Z][\w'.-]*+\s++){1,6}(?:Act|Bill|Directive|Regulation))\b")
+_GENERIC_LAWS = frozenset({"copyright act", "the act", "copyright bill"})
+
+
+def articles_on_laws(question: str, hits: Sequence[Hit]) -> frozenset[str]:
+    """The files among the passages whose title names a law the question names ("the ELVIS
+    Act", "EU AI Act"), by the longest ending of the name that some title holds."""
+    titles = {h.source: " ".join(str(h.meta.get("title", "")).lower().split()) for h in hits}
+    out: set[str] = set()
+    for match in _LAW_NAME.finditer(question):
+        words = match.group(1).lower().split()
+        for k in range(len(words) - 1):
+            name = " ".join(words[k:])
+            found = {source for source, title in titles.items() if name in title}
+            if found and name not in _GENERIC_LAWS:
+                out |= found
+                break
+    return frozenset(out)
+
+
 def score_sentences(
     question: str,
     hits: Sequence[Hit],
@@ -437,6 +462,7 @@ def score_sentences(
     status: bool | None = None,
     cases: frozenset[str] = frozenset(),
     general: bool = False,
+    laws: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Every quotable sentence of the passages, best first (`status`: whether the question asks
     where a matter stands, read from it by default; `cases`: the files on the case the question
@@ -501,6 +527,8 @@ def score_sentences(
                 score += SAME_BONUS
         if status_ask and STATUS_HEADING.search(heading):
             score += 0.08
+        if hits[i].source in laws:
+            score += LAW_BONUS
         if outcome_ask and _DECIDED.search(s.text) and (not cases or hits[i].source in cases):
             score += OUTCOME_BONUS
         text = plain(s.text)
@@ -560,13 +588,14 @@ def extractive(
     places: frozenset[str] = frozenset(),
     general: bool = False,
     cases: frozenset[str] = frozenset(),
+    laws: frozenset[str] = frozenset(),
 ) -> tuple[str, list[Citation]]:
     """The most relevant sentences of the best passages, each followed by its [n].
 
     Several passages of one file may be quoted (an article's answer is often spread over its
     sections); they are cited one by one and shown together, in the file's order, in one
     paragraph under one label."""
-    scored = score_sentences(question, hits, embeddings, idf, places, cases=cases, general=general)
+    scored = score_sentences(question, hits, embeddings, idf, places, cases=cases, general=general, laws=laws)
     if not scored:
         return "", []
     best = scored[0].score

@@ -557,6 +557,7 @@ class Engine:
             verdicts=own >= QUESTION_FLOOR,
             general=general,
             cases=cases,
+            laws=answering.articles_on_laws(asked.ask, hits),
         )
         if not cites:
             return Answer(
