@@ -479,7 +479,12 @@ class Engine:
         if answering.written_for(nearest) and nearest.source != hits[0].source:
             out += self._more_of(retriever, nearest, out, answering.LEAD_HEADING)[:1]
         if general:  # a question naming nothing: each overview's summary across places
-            for source in dict.fromkeys(h.source for h in hits if h.meta.get("kind") == "overview"):
+            across = (
+                h.source
+                for h in hits
+                if h.meta.get("kind") == "overview" and normalise(h.meta.get("jurisdiction")) == "INTL"
+            )
+            for source in dict.fromkeys(across):
                 first = next(h for h in hits if h.source == source)
                 out += self._more_of(retriever, first, out, answering.LEAD_HEADING)[:1]
         return out
