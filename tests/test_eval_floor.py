@@ -30,8 +30,8 @@ REAL = ROOT / "tests" / "eval" / "real.jsonl"
 OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 # The real set's dev part (94 questions), extractive, as reached when the floor was set.
 REAL_FLOORS = {
-    "fact_recall_answer": 0.70,
-    "fact_recall_context": 0.90,
+    "fact_recall_answer": 0.71,  # 0.730 since a question naming no place gets the overviews' summaries
+    "fact_recall_context": 0.91,  # 0.922
     "right_source_cited": 0.80,
     "answer_rate": 0.97,
     "decline_accuracy": 0.62,
@@ -49,7 +49,7 @@ OWN_FLOORS = {
     "answer_rate": 0.96,
     "decline_accuracy": 0.97,  # every decline (17 of 17) since appeals and courts are events
     "citation_validity": 1.0,
-    "citation_precision": 0.70,  # 0.715 since the article written for the question leads
+    "citation_precision": 0.71,  # 0.721 since a law the question names lifts the article on it
 }
 
 
