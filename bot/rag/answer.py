@@ -466,7 +466,9 @@ def score_sentences(
 ) -> list[Candidate]:
     """Every quotable sentence of the passages, best first (`status`: whether the question asks
     where a matter stands, read from it by default; `cases`: the files on the case the question
-    names, whose decision answers "what did the court decide?" before other articles' mentions).
+    names, whose decision answers "what did the court decide?" before other articles' mentions;
+    `general`: the question names no place nor anything in particular; `laws`: the files on a law
+    the question names, see `articles_on_laws`).
 
     The score mixes meaning (cosine similarity to the question) and shared rare words, then
     prefers what answers: an article's "In short" (its first sentence answers the question most

@@ -472,7 +472,8 @@ class Engine:
         """The passages, with the "In short" section of the best one's article added when missing,
         and that of the article whose own question is all but the one asked ("can AI art be
         copyrighted?" is the overview's own question, though its sections on the EU and Japan came
-        up, not its short answer); for a `general` question, that of every overview among them."""
+        up, not its short answer); for a `general` question, that of every overview across places
+        among them."""
         extra = self._more_of(retriever, hits[0], hits, answering.LEAD_HEADING)
         out = [*hits, *extra[:1]]
         nearest = max(hits, key=lambda h: h.asked)
