@@ -130,6 +130,7 @@ class _Prepared:
     named: set[str]  # the jurisdictions the question (or the turn it follows) names
     asked: asking.Ask
     retriever: HybridRetriever  # the shared base's, or the base's and the asking server's
+    general: bool  # it names no place nor anything in particular ("who owns AI art?")
 
 
 class Engine:
@@ -400,7 +401,7 @@ class Engine:
             if about is not None:
                 return self._unreported(retriever, text, asked, articles, retrieved, about)
         reads = self._articles(retriever, strong, MODEL_ARTICLES)
-        return _Prepared(text, strong, reads, retrieved, named, asked, retriever)
+        return _Prepared(text, strong, reads, retrieved, named, asked, retriever, general)
 
     @staticmethod
     def _party_hits(retriever: HybridRetriever, text: str, hits: list[Hit]) -> list[Hit]:
@@ -552,7 +553,6 @@ class Engine:
         # is close to one of that article's own (on the real dev set, 10 of 14 verdicts answered
         # another question: "Is it legal to post derivatives?" -- "Yes: ... can infringe").
         own = max((h.asked for h in hits if h.source == hits[0].source), default=0.0)
-        general = not places and names_nothing(asked.ask, prepared.retriever.corpus())
         cases = frozenset(h.source for h in self._party_hits(prepared.retriever, asked.ask, hits))
         text, cites = answering.extractive(
             asked.query,
@@ -561,7 +561,7 @@ class Engine:
             idf,
             places=places,
             verdicts=own >= QUESTION_FLOOR,
-            general=general,
+            general=prepared.general,
             cases=cases,
             laws=answering.articles_on_laws(asked.ask, hits),
         )
