@@ -171,6 +171,49 @@ def test_a_foreign_legal_phrase_is_translated_whole_not_word_by_word() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "language", "terms"),
+    [
+        ("Warum hat Italien ChatGPT verboten?", "de", {"ban banned"}),
+        ("¿Existe alguna obligación legal de respetar robots.txt?", "es", {"obey comply"}),
+        ("Como está a OpenAI se saindo no Tribunal Superior de Délhi contra a ANI?", "pt", {"high court"}),
+        ("Devo dichiarare che il mio chatbot è un'intelligenza artificiale?", "it", {"disclose", "AI"}),
+        (
+            "Comment demander la suppression de mes données auprès d'OpenAI en vertu du RGPD ?",
+            "fr",
+            {"deletion removal", "GDPR"},
+        ),
+        ("我能把我的数据从已经训练好的模型中删除吗？", "zh", {"delete remove", "model", "training"}),
+        (
+            "AIモデルに含まれる個人データは、どのような場合に匿名とみなされますか？",
+            "ja",
+            {"personal data", "anonymous"},
+        ),
+        ("제 저작물을 사용한 AI 회사를 고소할 수 있나요?", "ko", {"sue", "company"}),
+    ],
+)
+def test_the_subjects_own_words_are_put_into_english(question: str, language: str, terms: set[str]) -> None:
+    """Banning, deleting, suing, disclosing, privacy: the words people ask about, beyond owning and
+    training; a short question is told apart by its common words and letters ("¿", "ã")."""
+    asked = read(question)
+    assert asked.language == language
+    assert terms <= set(asked.english_terms), asked.english_terms
+
+
+@pytest.mark.parametrize(
+    ("question", "absent"),
+    [
+        ("AI开发者可以默认用所有内容来训练吗？", "own ownership"),  # 所有: "all" in Chinese
+        ("Peut-on accorder un droit d'auteur à une œuvre sans intervention humaine ?", "agreement deal"),
+        ("Wie ist die Lage im Vergleich zu den USA?", "settlement"),  # Vergleich: "comparison" too
+    ],
+)
+def test_a_word_with_another_everyday_sense_is_not_translated_as_the_legal_one(
+    question: str, absent: str
+) -> None:
+    assert absent not in read(question).english_terms
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "Is my AI art protected under the Urheberrecht?",

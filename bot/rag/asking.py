@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.core.text import sentences, tokens
+from bot.rag.glossary import GLOSSARY
 
 # Sentences that carry no ask: greetings, thanks, disclaimers about the asker.
 _PLEASANTRY = re.compile(
@@ -69,97 +70,40 @@ PERSONAL = re.compile(
 _LANGUAGE_WORDS: dict[str, frozenset[str]] = {
     "de": frozenset(
         "und der die das ist nicht ich ein eine mit für auf darf kann wenn wie oder sind bei ob wem wer was "
-        "welche gehören gehört man dürfen muss bilder werke".split()
+        "welche gehören gehört man dürfen muss bilder werke warum hat haben wird werden dass den dem des im "
+        "auch noch nur mein meine wir sie über gegen zu".split()
     ),
     "fr": frozenset(
         "le la les est une des pour que qui pas dans sur peut avec mon mes je ce une est-ce vos votre nos "
-        "notre sont être comment aux du".split()
+        "notre sont être comment aux du puis-je pourquoi quoi quel quelle ou ils elles nous vous fait".split()
     ),
     "es": frozenset(
         "el la los las es una para que por con del puedo mis como pero sobre qué cómo si quién dueño "
-        "imágenes hechas".split()
+        "imágenes hechas existe alguna alguno hay mi su sus tengo puede pueden debo está están esto este esta "
+        "se al cuando dónde porqué también sin entre hasta desde cuál entonces contra".split()
     ),
     "it": frozenset(
-        "il lo gli è una per che con del della posso come sono non anche mio chi immagini".split()
+        "il lo gli è una per che con del della posso come sono non anche mio chi immagini devo perché cosa "
+        "questo questa degli delle nel nella si ci mia suo sua possibile".split()
     ),
-    "pt": frozenset("o os as é uma para que com do da posso como não são meu minha quem imagens".split()),
+    "pt": frozenset(
+        "o os as é uma para que com do da posso como não são meu minha quem imagens está você isso ou só "
+        "sobre dos das nos nas pelo pela ao já também muito tem pode podem seus suas nunca este esse essa "
+        "se no na em a".split()
+    ),
     "nl": frozenset("de het een is niet ik voor met op mag kan van zijn wat hoe wie afbeeldingen".split()),
+}
+# Letters only one language of these uses, each worth a common word: "¿" for Spanish.
+_LANGUAGE_LETTERS: dict[str, re.Pattern[str]] = {
+    "es": re.compile(r"[¿¡ñ]"),
+    "pt": re.compile(r"[ãõ]"),
+    "de": re.compile(r"[ßäöü]"),
+    "fr": re.compile(r"[œêîôûëïÿ]"),
+    "it": re.compile(r"[ìò]"),
 }
 _ENGLISH_WORDS = frozenset(
     "the is are and or of to in for with can i my it this that what how does do if be on not".split()
 )
-GLOSSARY: dict[str, str] = {
-    # German
-    "urheberrecht": "copyright", "urheberrechtlich": "copyright", "ki": "AI", "bild": "image",
-    "bilder": "images", "verkaufen": "sell", "urheber": "author", "werk": "work", "geschützt": "protected",
-    "schutz": "protection", "trainieren": "train", "training": "training", "gericht": "court",
-    "urteil": "ruling", "klage": "lawsuit", "stimme": "voice", "lizenz": "licence", "kennzeichnung": "labelling",
-    "musik": "music", "künstliche": "artificial", "intelligenz": "intelligence", "generiert": "generated",
-    "erstellt": "created", "texte": "texts", "gehört": "owns", "nutzen": "use", "kommerziell": "commercial",
-    # French
-    "droit": "right", "d'auteur": "copyright author", "auteur": "author", "ia": "AI", "œuvre": "work",
-    "oeuvre": "work", "protégé": "protected", "protégée": "protected", "vendre": "sell", "entraînement": "training",
-    "tribunal": "court", "jugement": "ruling", "voix": "voice", "générée": "generated", "généré": "generated",
-    "images": "images", "image": "image", "déposer": "register",
-    # Spanish, Portuguese, Italian
-    "derechos": "rights copyright", "autor": "author", "obra": "work", "protegido": "protected",
-    "protegida": "protected", "entrenamiento": "training", "demanda": "lawsuit", "voz": "voice",
-    "imagen": "image", "imágenes": "images", "generada": "generated", "generado": "generated",
-    "generadas": "generated", "generados": "generated", "vender": "sell", "entrenar": "train",
-    "direitos": "rights copyright", "autorais": "copyright", "imagem": "image", "diritto": "copyright",
-    "d'autore": "copyright author", "immagini": "images",
-    # Chinese, Japanese, Korean (substrings)
-    "版权": "copyright", "著作权": "copyright", "著作權": "copyright", "版權": "copyright", "著作権": "copyright",
-    "图片": "image", "圖片": "image", "画像": "image", "图像": "image", "训练": "training", "訓練": "training",
-    "学習": "training", "生成": "generated", "作品": "work", "提示词": "prompt", "プロンプト": "prompt",
-    "声音": "voice", "声": "voice", "判决": "ruling", "判決": "ruling", "诉讼": "lawsuit", "訴訟": "lawsuit",
-    "商用": "commercial use", "出售": "sell", "販売": "sell", "人工智能": "AI", "人工知能": "AI",
-    "저작권": "copyright", "인공지능": "AI", "생성": "generated", "학습": "training", "이미지": "image",
-    "프롬프트": "prompt", "목소리": "voice", "판결": "ruling", "소송": "lawsuit", "등록": "registration",
-    "作者": "author", "归": "owns", "歸": "owns", "保护": "protected", "保護": "protected",
-    "侵权": "infringement", "侵權": "infringement", "侵害": "infringement", "침해": "infringement",
-    "著作物": "copyrighted works", "저작물": "copyrighted works", "利用": "use", "使用": "use",
-    "出力": "output", "输出": "output", "결과물": "output", "创作": "creative", "創作": "creative",
-    "창작": "creative", "창작물": "creative work", "条件": "conditions", "登记": "registration",
-    "登録": "registration", "商业": "commercial", "상업": "commercial", "判例": "case ruling",
-    "法院": "court", "裁判所": "court", "법원": "court", "新闻": "news", "ニュース": "news", "뉴스": "news",
-    "기사": "article", "音乐": "music", "音楽": "music", "음악": "music", "歌词": "lyrics", "歌詞": "lyrics",
-    "가사": "lyrics", "肖像": "likeness portrait", "人格权": "personality rights", "퍼블리시티": "publicity",
-    "数据": "data", "データ": "data", "데이터": "data", "爬取": "scraping", "スクレイピング": "scraping",
-    "合法": "legal", "违法": "illegal", "違法": "illegal", "불법": "illegal", "许可": "licence",
-    "許諾": "licence", "라이선스": "licence", "授权": "licence", "标识": "labelling", "表示": "labelling",
-    "표시": "labelling", "深度伪造": "deepfake", "ディープフェイク": "deepfake", "딥페이크": "deepfake",
-    # European languages, more
-    "rechte": "rights", "recht am eigenen bild": "likeness personality rights", "persönlichkeitsrecht":
-    "personality rights likeness", "droit à l'image": "likeness personality rights",
-    "derecho a la propia imagen": "likeness personality rights", "derechos de imagen": "likeness personality rights",
-    "diritto all'immagine": "likeness personality rights", "direito de imagem": "likeness personality rights",
-    "urheberrechtsverletzung": "copyright infringement", "verletzung": "infringement", "contrefaçon":
-    "infringement", "infraction": "infringement", "infracción": "infringement", "violazione": "infringement",
-    "violação": "infringement", "daten": "data", "données": "data", "datos": "data", "dati": "data",
-    "dados": "data", "entraîner": "train", "addestramento": "training", "treinamento": "training",
-    "treinar": "train", "empêcher": "opt out prevent", "interdire": "opt out prevent", "widerspruch":
-    "opt-out", "opt-out": "opt-out", "voces": "voices", "stimmen": "voices", "caras": "faces likeness",
-    "visages": "faces likeness", "gesichter": "faces likeness", "contenus": "content", "inhalte": "content",
-    "contenidos": "content", "obras": "works", "œuvres": "works", "oeuvres": "works", "werke": "works",
-    "opere": "works", "protegidas": "protected", "geschützte": "protected", "protégées": "protected",
-    "musique": "music", "música": "music", "musica": "music", "paroles": "lyrics", "letras": "lyrics",
-    "liedtexte": "lyrics", "licence": "licence", "licencia": "licence", "licenza": "licence",
-    "commercial": "commercial", "comercial": "commercial", "commerciale": "commercial",
-    "propriétaire": "owner owns", "propietario": "owner owns", "eigentümer": "owner owns",
-    "titulaire": "owner owns", "enregistrer": "register", "registrar": "register", "registrieren": "register",
-    "gehören": "owns", "wem gehört": "who owns", "wem gehören": "who owns", "eigentum": "ownership",
-    "erzeugt": "generated", "verwenden": "use", "erlaubt": "legal allowed", "dueño": "owner owns",
-    "dueña": "owner owns", "creada": "created", "creado": "created", "creadas": "created",
-    "creados": "created", "inteligencia artificial": "AI", "derecho de autor": "copyright",
-    "derechos de autor": "copyright", "propiedad": "ownership", "protette": "protected",
-    "protetta": "protected", "immagine": "image", "intelligenza artificiale": "AI", "proprietario": "owner owns",
-    "imagens": "images", "criadas": "created", "criada": "created", "dono": "owner owns",
-    "inteligência artificial": "AI", "afbeeldingen": "images", "afbeelding": "image", "auteursrecht": "copyright",
-    "commercieel": "commercial", "gebruiken": "use", "kunstmatige intelligentie": "AI", "eigenaar": "owner owns",
-    "trainen": "train", "appartient": "owns", "propriété": "ownership", "créée": "created", "créées": "created",
-    "créé": "created", "utiliser": "use", "légal": "legal", "legale": "legal", "l'ia": "AI",
-}  # fmt: skip
 _CJK_LANG = (
     ("ja", re.compile(r"[\u3040-\u30ff]")),
     ("ko", re.compile(r"[\uac00-\ud7af]")),
@@ -280,7 +224,8 @@ def language_of(text: str) -> str:
     english = sum(w in _ENGLISH_WORDS for w in words)
     best, count = "en", english
     for code, vocabulary in _LANGUAGE_WORDS.items():
-        found = sum(w in vocabulary for w in words)
+        letters = _LANGUAGE_LETTERS.get(code)
+        found = sum(w in vocabulary for w in words) + (1 if letters and letters.search(text) else 0)
         if found > count:
             best, count = code, found
     return best if count >= 2 else "en"
@@ -295,7 +240,7 @@ def english_terms(text: str) -> list[str]:
         if term.isascii() or term.startswith("d'"):
             # a long word with an ending: "generiert" in "generierte", "protegido" in "protegidos"
             ending = r"\w{0,3}" if len(term) >= 6 and " " not in term else ""
-            pattern = re.compile(rf"(?<![\w']){re.escape(term)}{ending}(?!\w)")
+            pattern = re.compile(rf"(?<!\w){re.escape(term)}{ending}(?!\w)")
         else:
             pattern = re.compile(re.escape(term))
         if pattern.search(lowered):

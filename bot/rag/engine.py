@@ -57,6 +57,19 @@ SUPPORT_LEXICAL_FLOOR = 0.2
 # ChatGPT Plus subscription?"), and the weather in Shanghai to 0.42.
 SENTENCE_FLOOR = 0.5
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
+# The country a question in its language most likely asks about, when it names none: a question in
+# Japanese hears Japan's rule first (favoured, not required). Portuguese (Brazil or Portugal) and
+# English name no one country.
+LANGUAGE_PLACES = {
+    "de": "DE",
+    "fr": "FR",
+    "it": "IT",
+    "nl": "NL",
+    "es": "ES",
+    "ja": "JP",
+    "ko": "KR",
+    "zh": "CN",
+}
 FOREIGN_FLOOR = 0.30
 # An article one of whose front-matter questions is this close to the question is on point.
 QUESTION_FLOOR = 0.58
@@ -335,7 +348,7 @@ class Engine:
                 query,
                 k=PASSAGES,
                 jurisdiction=jurisdiction,
-                boost=with_eu(named) or None,
+                boost=with_eu(named or implied_places(asked.language)) or None,
                 context=None if history or rewritten else text,
             )
         except EngineError:
@@ -548,7 +561,7 @@ class Engine:
         rest = prepared.context[len(prepared.hits) :]
         hits = [*prepared.hits, *(h for h in rest if h.source in files)]
         idf = prepared.retriever.corpus().idf
-        places = frozenset(with_eu(prepared.named))
+        places = frozenset(with_eu(prepared.named or implied_places(asked.language)))
         # An article's "Yes:" answers the question it was written for: kept only when the question
         # is close to one of that article's own (on the real dev set, 10 of 14 verdicts answered
         # another question: "Is it legal to post derivatives?" -- "Yes: ... can infringe").
@@ -624,6 +637,12 @@ def names_nothing(ask: str, corpus: Corpus) -> bool:
     common = GENERAL_SHARE * len(corpus.ids)
     names = name_tokens(ask) | (set(tokens(ask)) & corpus.title_names)
     return all(corpus.df.get(t, 0) >= common for t in names)
+
+
+def implied_places(language: str) -> set[str]:
+    """The country a question's language points to, if one ("ja": Japan)."""
+    place = LANGUAGE_PLACES.get(language)
+    return {place} if place else set()
 
 
 def relevant(hit: Hit, language: str = "en") -> bool:
