@@ -232,41 +232,6 @@ def test_a_passage_far_as_a_whole_is_answered_from_when_one_of_its_sentences_is_
     assert off_topic.status is not Status.ANSWERED
 
 
-def test_a_question_in_a_countrys_own_language_hears_that_countrys_rule_first(
-    tmp_path: Path, local_embeddings: LocalEmbeddings
-) -> None:
-    """Asked in Japanese, naming no place: Japan's rule leads, though the US article's words are
-    nearer the question's English terms; the same question in English is not steered."""
-    engine = engine_over(
-        tmp_path,
-        local_embeddings,
-        {
-            "name": "us-training.md",
-            "title": "Training AI on copyrighted works in the US",
-            "published": "2025-06-23",
-            "jurisdiction": "US",
-            "body": "## In short\nIn the US, using copyrighted works for AI training can be fair use, two "
-            "federal judges held in June 2025.\n",
-        },
-        {
-            "name": "jp-article-30-4.md",
-            "title": "Japan: Copyright Act Article 30-4",
-            "published": "2019-01-01",
-            "jurisdiction": "JP",
-            "kind": "law",
-            "body": "## In short\nIn Japan, Article 30-4 of the Copyright Act lets anyone analyse works as "
-            "data, as machine learning does, without the rightholder's permission.\n",
-        },
-    )
-
-    japanese = engine.answer("AIの学習に著作物を利用することは許されますか？")
-    english = engine.answer("Is it allowed to use copyrighted works for AI training?")
-
-    assert japanese.status is Status.ANSWERED, japanese.answer
-    assert japanese.citations[0].jurisdiction == "JP", japanese.answer
-    assert english.citations[0].jurisdiction == "US", english.answer
-
-
 def test_a_model_version_the_sources_never_mention_is_not_answered_with_another_versions_licence(
     tmp_path: Path, local_embeddings: LocalEmbeddings
 ) -> None:

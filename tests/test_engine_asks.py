@@ -26,7 +26,7 @@ from bot.index.indexer import Indexer
 from bot.jurisdictions import jurisdictions_in
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.rag import answer as answering
-from bot.rag import news
+from bot.rag import asking, news
 from bot.rag.engine import (
     ELSEWHERE_TEXT,
     ENGLISH_SOURCES_NOTE,
@@ -330,6 +330,31 @@ def test_an_eu_member_state_is_answered_with_the_eus_rule_first(local_embeddings
         places=frozenset({"FR", "EU"}),
     )
     assert cites[0].source == "knowledge/eu.md", text
+
+
+def test_a_question_in_a_countrys_language_leans_to_that_countrys_sources(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    """Asked in Japanese, naming no place: Japan's source's sentence rises by the place bonus; no
+    other place's falls (the place is favoured, not required, unlike a place the question names)."""
+    us = passage("knowledge/us.md", "US", "In the US, training AI on copyrighted works can be fair use.")
+    japan = passage("knowledge/jp.md", "JP", "Article 30-4 allows AI training on works without permission.")
+    question = asking.read("AIの学習に著作物を利用することは許されますか？").query
+
+    def scores(
+        places: frozenset[str] = frozenset(), leaning: frozenset[str] = frozenset()
+    ) -> dict[str, float]:
+        scored = answering.score_sentences(
+            question, [us, japan], local_embeddings, {}, places, leaning=leaning
+        )
+        return {["us", "japan"][c.hit]: c.score for c in scored}
+
+    plain_scores, leaning = scores(), scores(leaning=frozenset({"JP"}))
+    named = scores(places=frozenset({"JP"}))
+
+    assert leaning["japan"] == pytest.approx(plain_scores["japan"] + answering.PLACE_BONUS)
+    assert leaning["us"] == pytest.approx(plain_scores["us"])
+    assert named["us"] < plain_scores["us"]  # a place the question names lowers the others
 
 
 def test_a_places_own_article_leads_over_another_articles_mention_of_it(

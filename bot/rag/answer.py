@@ -463,12 +463,14 @@ def score_sentences(
     cases: frozenset[str] = frozenset(),
     general: bool = False,
     laws: frozenset[str] = frozenset(),
+    leaning: frozenset[str] = frozenset(),
 ) -> list[Candidate]:
     """Every quotable sentence of the passages, best first (`status`: whether the question asks
     where a matter stands, read from it by default; `cases`: the files on the case the question
     names, whose decision answers "what did the court decide?" before other articles' mentions;
     `general`: the question names no place nor anything in particular; `laws`: the files on a law
-    the question names, see `articles_on_laws`).
+    the question names, see `articles_on_laws`; `leaning`: the country a question in its language
+    most likely asks about, whose sources' sentences rise a little, nobody else's falling).
 
     The score mixes meaning (cosine similarity to the question) and shared rare words, then
     prefers what answers: an article's "In short" (its first sentence answers the question most
@@ -557,6 +559,8 @@ def score_sentences(
             elif code == "INTL" and named:
                 # an overview's line on other places only ("In China, the Civil Code ...")
                 score -= PLACE_BONUS
+        elif leaning and jurisdictions.normalise(hits[i].meta.get("jurisdiction")) in leaning:
+            score += PLACE_BONUS
         elif (
             general
             and jurisdictions.normalise(hits[i].meta.get("jurisdiction")) == "INTL"
@@ -591,13 +595,16 @@ def extractive(
     general: bool = False,
     cases: frozenset[str] = frozenset(),
     laws: frozenset[str] = frozenset(),
+    leaning: frozenset[str] = frozenset(),
 ) -> tuple[str, list[Citation]]:
     """The most relevant sentences of the best passages, each followed by its [n].
 
     Several passages of one file may be quoted (an article's answer is often spread over its
     sections); they are cited one by one and shown together, in the file's order, in one
     paragraph under one label."""
-    scored = score_sentences(question, hits, embeddings, idf, places, cases=cases, general=general, laws=laws)
+    scored = score_sentences(
+        question, hits, embeddings, idf, places, cases=cases, general=general, laws=laws, leaning=leaning
+    )
     if not scored:
         return "", []
     best = scored[0].score

@@ -561,7 +561,7 @@ class Engine:
         rest = prepared.context[len(prepared.hits) :]
         hits = [*prepared.hits, *(h for h in rest if h.source in files)]
         idf = prepared.retriever.corpus().idf
-        places = frozenset(with_eu(prepared.named or implied_places(asked.language)))
+        places = frozenset(with_eu(prepared.named))
         # An article's "Yes:" answers the question it was written for: kept only when the question
         # is close to one of that article's own (on the real dev set, 10 of 14 verdicts answered
         # another question: "Is it legal to post derivatives?" -- "Yes: ... can infringe").
@@ -577,6 +577,7 @@ class Engine:
             general=prepared.general,
             cases=cases,
             laws=answering.articles_on_laws(asked.ask, hits),
+            leaning=frozenset() if prepared.named else frozenset(with_eu(implied_places(asked.language))),
         )
         if not cites:
             return Answer(
