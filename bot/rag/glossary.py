@@ -90,7 +90,7 @@ GLOSSARY: dict[str, str] = {
     "legale": "legal", "l'ia": "AI",
     # German
     "persönlichkeitsrecht": "personality rights likeness", "contrefaçon": "infringement",
-    "widerspruch": "opt-out",
+    "widerspruch": "opt-out", "klagt": "sues lawsuit", "verklagt": "sued lawsuit",
     "verboten": "ban banned", "verbieten": "ban", "gesperrt": "banned blocked",
     "datenschutz": "privacy data protection", "personenbezogene daten": "personal data",
     "löschen": "delete remove", "entfernen": "remove", "modell": "model", "modelle": "models",
