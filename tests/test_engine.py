@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core.errors import QuestionError
 from bot.core.types import Answer, AnswerDelta, Status
 from bot.index.embeddings import LocalEmbeddings
-from bot.rag.engine import NO_ANSWER_TEXT, OUT_OF_SCOPE_TEXT, Engine
+from bot.rag.engine import ELSEWHERE_TEXT, NO_ANSWER_TEXT, OUT_OF_SCOPE_TEXT, Engine
 from tests.helpers import article
 
 CHINA = "Can an AI-generated image be protected by copyright in China?"
@@ -230,6 +230,45 @@ def test_a_passage_far_as_a_whole_is_answered_from_when_one_of_its_sentences_is_
     assert result.status is Status.ANSWERED, result.answer
     assert result.answer.startswith("Writing a text prompt alone does not make a person the author")
     assert off_topic.status is not Status.ANSWERED
+
+
+def test_a_place_whose_sources_are_on_another_matter_is_said_to_have_nothing_on_this(
+    tmp_path: Path, local_embeddings: LocalEmbeddings
+) -> None:
+    """India's article is on who authors AI output, not labelling: "must I label AI images in
+    India?" hears that the sources have nothing specific to India, then the labelling rules, not
+    India's authorship rule as if it answered; a place they have nothing on is named as such."""
+    engine = engine_over(
+        tmp_path,
+        local_embeddings,
+        {
+            "name": "in-authorship.md",
+            "title": "India: who is the author of computer-generated work",
+            "published": "2024-05-01",
+            "jurisdiction": "IN",
+            "kind": "law",
+            "body": "## In short\nIndia's Copyright Act names the person who causes a computer-generated "
+            "image to be made as its author.\n",
+        },
+        {
+            "name": "cn-labelling.md",
+            "title": "China: labelling AI-generated content",
+            "published": "2025-09-01",
+            "jurisdiction": "CN",
+            "kind": "law",
+            "body": "## In short\nIn China, since 1 September 2025, providers must label AI-generated "
+            "images, video and text with visible labels and metadata.\n",
+        },
+    )
+
+    india = engine.answer("Do I need to label AI images in India?")
+    china = engine.answer("Do I need to label AI images in China?")
+    us = engine.answer("Do I need to label AI images in the US?")
+
+    assert india.answer.startswith(ELSEWHERE_TEXT.format(places="India")), india.answer
+    assert india.citations[0].source == "knowledge/cn-labelling.md"
+    assert "nothing specific" not in china.answer and china.citations[0].jurisdiction == "CN"
+    assert us.answer.startswith(ELSEWHERE_TEXT.format(places="the United States")), us.answer
 
 
 def test_a_model_version_the_sources_never_mention_is_not_answered_with_another_versions_licence(

@@ -29,7 +29,7 @@ from bot.core.text import tokens
 from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
 from bot.index.embeddings import make_embeddings
-from bot.jurisdictions import jurisdictions_in, normalise, with_eu
+from bot.jurisdictions import jurisdictions_in, name, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, news, scope
@@ -584,11 +584,19 @@ class Engine:
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
             )
         missing = answering.places_not_covered(prepared.named, cites)
+        if prepared.named and not missing:  # a place whose sources speak, but not to the ask
+            scored = answering.score_sentences(asked.query, hits, self.embeddings, idf, cases=cases)
+            off = answering.places_off_the_ask(prepared.named, scored, hits)
+            missing = [name(code) for code in off]
+            places = frozenset(with_eu(prepared.named - set(off)))
         if missing:  # the nearest rules, without an article's "Yes:" written for another place
             text, cites = answering.extractive(
                 asked.query, hits, self.embeddings, idf, verdicts=False, places=places
             )
-            text = f"{ELSEWHERE_TEXT.format(places=' or '.join(missing))}\n\n{text}"
+            places_named = " or ".join(
+                f"the {m}" if m.startswith(("United ", "European ")) else m for m in missing
+            )
+            text = f"{ELSEWHERE_TEXT.format(places=places_named)}\n\n{text}"
         if asked.personal:
             text = f"{PERSONAL_REFERRAL}\n\n{text}"
         if asked.language != "en":
