@@ -11,7 +11,7 @@ import pytest
 from bot.core.errors import QuestionError
 from bot.core.types import DISCLAIMER, Citation, Status
 from bot.eval.evaluate import QuoteChecker
-from bot.index.embeddings import LocalEmbeddings
+from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings, RememberingEmbeddings
 from bot.rag import asking, news
 from bot.rag.answer import (
     articles_on_laws,
@@ -894,3 +894,25 @@ def test_a_quote_that_gives_its_own_dates_is_labelled_with_the_place_alone() -> 
     assert labelled(old, "In Israel, the ministry said training is generally permitted.").startswith(
         "In Israel"
     )
+
+
+def test_one_questions_sentences_are_embedded_once_however_often_they_are_scored(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    """A question naming a place scores its sentences twice (with and without the place); the
+    model embeds each sentence and the question once."""
+    counting = CountingEmbeddings(local_embeddings)
+    remembering = RememberingEmbeddings(counting)
+    hits = [
+        passage(
+            1, "In India, the person who causes a work to be made is its author. It is untested.", "a", 0
+        ),
+        passage(2, "In China, AI images must be labelled. Providers add metadata.", "b", 0),
+    ]
+    first = score_sentences("Must I label AI images in India?", hits, remembering, {})
+    texts = counting.texts
+    again = score_sentences(
+        "Must I label AI images in India?", hits, remembering, {}, places=frozenset({"IN"})
+    )
+    assert counting.texts == texts == len(first) + 1  # each quotable sentence and the question
+    assert {c.sentence.text for c in first} == {c.sentence.text for c in again}

@@ -238,7 +238,8 @@ def english_terms(text: str) -> list[str]:
     # Longest first, each match blanked out: "derechos de imagen" is likeness, not "rights" and "image".
     for term in sorted(GLOSSARY, key=len, reverse=True):
         if term.isascii() or term.startswith("d'"):
-            # a long word with an ending: "generiert" in "generierte", "protegido" in "protegidos"
+            # a long word with an ending: "generiert" in "generierte", "protegido" in "protegidos";
+            # after an elided article too: "intelligenza" in "un'intelligenza"
             ending = r"\w{0,3}" if len(term) >= 6 and " " not in term else ""
             pattern = re.compile(rf"(?<!\w){re.escape(term)}{ending}(?!\w)")
         else:

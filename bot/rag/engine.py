@@ -28,7 +28,7 @@ from bot.core.questions import check_question
 from bot.core.text import tokens
 from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
-from bot.index.embeddings import make_embeddings
+from bot.index.embeddings import RememberingEmbeddings, make_embeddings
 from bot.jurisdictions import jurisdictions_in, name, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
@@ -58,7 +58,8 @@ SUPPORT_LEXICAL_FLOOR = 0.2
 SENTENCE_FLOOR = 0.5
 CJK_LANGUAGES = frozenset({"zh", "ja", "ko"})
 # The country a question in its language most likely asks about, when it names none: a question in
-# Japanese hears Japan's rule first (favoured, not required). Portuguese (Brazil or Portugal) and
+# Japanese is leaned to Japan (its articles rise in the search and its sentences by the place bonus,
+# no other place's falling; a place named puts its own first). Portuguese (Brazil or Portugal) and
 # English name no one country.
 LANGUAGE_PLACES = {
     "de": "DE",
@@ -561,6 +562,7 @@ class Engine:
         rest = prepared.context[len(prepared.hits) :]
         hits = [*prepared.hits, *(h for h in rest if h.source in files)]
         idf = prepared.retriever.corpus().idf
+        embeddings = RememberingEmbeddings(self.embeddings)  # sentences scored twice, embedded once
         places = frozenset(with_eu(prepared.named))
         # An article's "Yes:" answers the question it was written for: kept only when the question
         # is close to one of that article's own (on the real dev set, 10 of 14 verdicts answered
@@ -570,7 +572,7 @@ class Engine:
         text, cites = answering.extractive(
             asked.query,
             hits,
-            self.embeddings,
+            embeddings,
             idf,
             places=places,
             verdicts=own >= QUESTION_FLOOR,
@@ -584,19 +586,17 @@ class Engine:
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
             )
         missing = answering.places_not_covered(prepared.named, cites)
-        if prepared.named and not missing:  # a place whose sources speak, but not to the ask
-            scored = answering.score_sentences(asked.query, hits, self.embeddings, idf, cases=cases)
+        if len(prepared.named - {"INTL"}) == 1 and not missing:  # its sources speak, but not to the ask
+            scored = answering.score_sentences(asked.query, hits, embeddings, idf, cases=cases)
             off = answering.places_off_the_ask(prepared.named, scored, hits)
             missing = [name(code) for code in off]
             places = frozenset(with_eu(prepared.named - set(off)))
         if missing:  # the nearest rules, without an article's "Yes:" written for another place
             text, cites = answering.extractive(
-                asked.query, hits, self.embeddings, idf, verdicts=False, places=places
+                asked.query, hits, embeddings, idf, verdicts=False, places=places
             )
-            places_named = " or ".join(
-                f"the {m}" if m.startswith(("United ", "European ")) else m for m in missing
-            )
-            text = f"{ELSEWHERE_TEXT.format(places=places_named)}\n\n{text}"
+            where = " or ".join(f"the {m}" if m.startswith(("United ", "European ")) else m for m in missing)
+            text = f"{ELSEWHERE_TEXT.format(places=where)}\n\n{text}"
         if asked.personal:
             text = f"{PERSONAL_REFERRAL}\n\n{text}"
         if asked.language != "en":
