@@ -254,6 +254,13 @@ def name(code: str) -> str:
     return known.name if known else code
 
 
+def in_sentence(code: str) -> str:
+    """The name as it stands in a sentence: "the United States", "the European Union", "China"
+    (the table's names are for a picker; the others', "the Netherlands", carry their article)."""
+    full = name(code)
+    return f"the {full}" if full.startswith(("United ", "European ")) else full
+
+
 def label(code: str) -> str:
     """What opens a quoted line from this jurisdiction ("China"); "" for none or unknown."""
     known = BY_CODE.get(normalise(code))

@@ -60,3 +60,13 @@ def test_every_jurisdiction_of_the_knowledge_folder_has_a_name_for_the_picker() 
     codes = {s.jurisdiction for s in list_sources(KNOWLEDGE) if s.jurisdiction}
     assert codes
     assert {c for c in codes if jurisdictions.name(c) == c} == set()  # "Ireland (IE)", never "IE (IE)"
+
+
+def test_a_place_is_named_in_a_sentence_with_its_article() -> None:
+    """ "My sources have nothing specific to the United States on this", not "to United States"."""
+    assert [jurisdictions.in_sentence(c) for c in ("US", "EU", "NL", "CN")] == [
+        "the United States",
+        "the European Union",
+        "the Netherlands",
+        "China",
+    ]

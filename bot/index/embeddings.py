@@ -79,20 +79,20 @@ class RememberingEmbeddings(Embeddings):
     """Embeddings that compute each text once: one question's sentences are scored more than once
     (with and without the places it names), and embedding them is most of the time it takes."""
 
-    def __init__(self, embeddings: Embeddings) -> None:
-        self.embeddings = embeddings
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
         self._documents: dict[str, list[float]] = {}
         self._queries: dict[str, list[float]] = {}
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         new = [t for t in dict.fromkeys(texts) if t not in self._documents]
         if new:
-            self._documents.update(zip(new, self.embeddings.embed_documents(new), strict=True))
+            self._documents.update(zip(new, self.inner.embed_documents(new), strict=True))
         return [self._documents[t] for t in texts]
 
     def embed_query(self, text: str) -> list[float]:
         if text not in self._queries:
-            self._queries[text] = self.embeddings.embed_query(text)
+            self._queries[text] = self.inner.embed_query(text)
         return self._queries[text]
 
 

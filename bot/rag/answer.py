@@ -939,10 +939,11 @@ def latest(
 
 
 def places_not_covered(named: set[str], cites: Sequence[Citation]) -> list[str]:
-    """The places a question names that no quoted passage speaks for: none of its sources is from
-    there (or, for an EU member state, from the EU) and no quote names it."""
+    """The places a question names that no quoted passage speaks for, as named in a sentence:
+    none of its sources is from there (or, for an EU member state, from the EU) and no quote names
+    it."""
     return [
-        jurisdictions.name(code)
+        jurisdictions.in_sentence(code)
         for code in sorted(named - {"INTL"})
         if not any(
             jurisdictions.normalise(cite.jurisdiction) in jurisdictions.with_eu({code})
@@ -952,15 +953,11 @@ def places_not_covered(named: set[str], cites: Sequence[Citation]) -> list[str]:
     ]
 
 
-def places_off_the_ask(named: set[str], scored: Sequence[Candidate], hits: Sequence[Hit]) -> list[str]:
-    """For a question about one place, [its code] when its sources speak but not to what is
-    asked: its best sentence (from its own sources, or any line naming it) scores more than
+def off_the_ask(code: str, scored: Sequence[Candidate], hits: Sequence[Hit]) -> bool:
+    """Whether the place a question asks about (`code`) has sources that speak, but not to what
+    is asked: its best sentence (from its own sources, or any line naming it) scores more than
     PLACE_GAP below the best sentence of all ("Do I need to label AI images in India?": India's
-    article is on authorship, the labelling rules are other places'); else []."""
-    places = named - {"INTL"}
-    if not scored or len(places) != 1:  # "China, unlike the US?": the second place is a contrast
-        return []
-    (code,) = places
+    article is on authorship, the labelling rules are other places')."""
     codes = jurisdictions.with_eu({code})
     own = [
         c.score
@@ -968,7 +965,7 @@ def places_off_the_ask(named: set[str], scored: Sequence[Candidate], hits: Seque
         if jurisdictions.normalise(hits[c.hit].meta.get("jurisdiction")) in codes
         or code in jurisdictions.jurisdictions_in(c.sentence.text)
     ]
-    return [code] if own and scored[0].score - max(own) > PLACE_GAP else []
+    return bool(own) and scored[0].score - max(own) > PLACE_GAP
 
 
 # The start of a quoted line that says where its rule comes from ("China, 2023: ").

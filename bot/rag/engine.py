@@ -29,7 +29,7 @@ from bot.core.text import tokens
 from bot.core.types import Answer, AnswerDelta, Citation, Status, Turn
 from bot.index import store
 from bot.index.embeddings import RememberingEmbeddings, make_embeddings
-from bot.jurisdictions import jurisdictions_in, name, normalise, with_eu
+from bot.jurisdictions import in_sentence, jurisdictions_in, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, news, scope
@@ -145,6 +145,7 @@ class _Prepared:
     asked: asking.Ask
     retriever: HybridRetriever  # the shared base's, or the base's and the asking server's
     general: bool  # it names no place nor anything in particular ("who owns AI art?")
+    leaning: frozenset[str]  # naming no place, the country of its language (and the EU's)
 
 
 class Engine:
@@ -343,13 +344,14 @@ class Engine:
         elif history:  # "and what about the US?" borrows the subject of the last turn
             query = f"{history[-1].question} {query}"
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
+        leaning = frozenset() if named else frozenset(with_eu(implied_places(asked.language)))
         retriever = self.retriever_for(guild)
         try:
             hits = retriever.search(
                 query,
                 k=PASSAGES,
                 jurisdiction=jurisdiction,
-                boost=with_eu(named or implied_places(asked.language)) or None,
+                boost=with_eu(named) or set(leaning) or None,
                 context=None if history or rewritten else text,
             )
         except EngineError:
@@ -415,7 +417,7 @@ class Engine:
             if about is not None:
                 return self._unreported(retriever, text, asked, articles, retrieved, about)
         reads = self._articles(retriever, strong, MODEL_ARTICLES)
-        return _Prepared(text, strong, reads, retrieved, named, asked, retriever, general)
+        return _Prepared(text, strong, reads, retrieved, named, asked, retriever, general, leaning)
 
     @staticmethod
     def _party_hits(retriever: HybridRetriever, text: str, hits: list[Hit]) -> list[Hit]:
@@ -579,24 +581,25 @@ class Engine:
             general=prepared.general,
             cases=cases,
             laws=answering.articles_on_laws(asked.ask, hits),
-            leaning=frozenset() if prepared.named else frozenset(with_eu(implied_places(asked.language))),
+            leaning=prepared.leaning,
         )
         if not cites:
             return Answer(
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
             )
         missing = answering.places_not_covered(prepared.named, cites)
-        if len(prepared.named - {"INTL"}) == 1 and not missing:  # its sources speak, but not to the ask
+        alone = prepared.named - {"INTL"}  # "China, unlike the US?": a second place is a contrast
+        if len(alone) == 1 and not missing:  # its sources may speak, but not to the ask
+            (code,) = alone
             scored = answering.score_sentences(asked.query, hits, embeddings, idf, cases=cases)
-            off = answering.places_off_the_ask(prepared.named, scored, hits)
-            missing = [name(code) for code in off]
-            places = frozenset(with_eu(prepared.named - set(off)))
+            if answering.off_the_ask(code, scored, hits):
+                missing = [in_sentence(code)]
+                places = frozenset(with_eu(prepared.named - {code}))
         if missing:  # the nearest rules, without an article's "Yes:" written for another place
             text, cites = answering.extractive(
                 asked.query, hits, embeddings, idf, verdicts=False, places=places
             )
-            where = " or ".join(f"the {m}" if m.startswith(("United ", "European ")) else m for m in missing)
-            text = f"{ELSEWHERE_TEXT.format(places=where)}\n\n{text}"
+            text = f"{ELSEWHERE_TEXT.format(places=' or '.join(missing))}\n\n{text}"
         if asked.personal:
             text = f"{PERSONAL_REFERRAL}\n\n{text}"
         if asked.language != "en":
