@@ -155,3 +155,19 @@ def test_products_the_sources_never_mention_are_named_and_capitals_for_emphasis_
     assert unknown_names("Can I sell images made with PixArt?", set(), has_name=lambda n: False) == ["PixArt"]
     assert unknown_names("Can I sell images made with PixArt?", set(), has_name=lambda n: True) == []
     assert unknown_names("Did they WIN against the Copyright Office?", {"copyright", "office"}) == []
+
+
+def test_sites_named_with_a_hyphen_that_no_source_mentions_are_named() -> None:
+    known = {"ai-generated", "chatgpt"}
+
+    def has_name(name: str) -> bool:
+        return name.lower() in known
+
+    question = "Are you allowed to download books from Z-Library, Sci-Hub etc. because you want to learn?"
+    assert unknown_names(question, set(), has_name=has_name) == ["Z-Library", "Sci-Hub"]
+    # a word the sources use, capitalised in a title
+    assert unknown_names("Who Owns AI-Generated Art?", set(), has_name=has_name) == []
+    # a method named beside a product the sources cover: the question is about the product
+    assert unknown_names("Can I use Self-Instruct methods with ChatGPT?", set(), has_name=has_name) == []
+    # German writes its compounds so
+    assert unknown_names("Sind KI-Bilder geschützt?", set(), has_name=has_name, english=False) == []

@@ -387,7 +387,9 @@ class Engine:
             strong = self._sentence_hits(asked.query, hits)
         if strong:  # the question is answerable: passages that share its words come along
             strong = [h for h in hits if h in strong or supporting(h)]
-        unknown = scope.unknown_names(asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name)
+        unknown = scope.unknown_names(
+            asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name, english=asked.language == "en"
+        )
         if not strong or unknown:
             message = NO_ANSWER_TEXT
             if unknown:

@@ -281,6 +281,12 @@ _PRODUCT = re.compile(
 )
 
 
+# Sites and tools named as hyphenated proper names: "Z-Library", "Sci-Hub". Only in English (German
+# writes its compounds so: "KI-Bilder"), and only when the question names no product the sources
+# speak of: "Self-Instruct methods with ChatGPT" asks about ChatGPT's terms.
+_HYPHENATED_NAME = re.compile(r"\b[A-Z][a-z]*-[A-Z]\w*")
+
+
 # Open models whose licence changes from one version to the next: a question about a version the
 # sources never mention ("Is it legal for llama2 to fine tune ...") is not answered with another
 # version's licence. "llama 3.21b" (Llama 3.2 1B) is no version number of its own.
@@ -306,13 +312,16 @@ def unknown_names(
     vocabulary: set[str] | dict[str, float],
     has_phrase: Callable[[str], bool] = lambda _p: True,
     has_name: Callable[[str], bool] = lambda _n: True,
+    english: bool = True,
 ) -> list[str]:
     """Names of parties, courts, laws or countries that no source mentions (an invented case, a
     statute we do not have, a country we do not cover): the sources cannot cover the question.
 
     A named law ("... Fairness Act") must appear in the sources as a whole phrase; the words of
     a party or court name are looked up in the vocabulary of the sources. Acronyms and words in
-    capitals are passed over (sources often write them out; "WIN" is emphasis)."""
+    capitals are passed over (sources often write them out; "WIN" is emphasis). Products, files
+    and sites ("PixArt", "moshi/personaplex", "Sci-Hub") must appear in the sources, punctuation
+    aside; hyphenated site names only in a question in English (`english`)."""
     names = [m.group(1) for m in _NAMED_LAW.finditer(question) if not has_phrase(m.group(1))]
     for pattern in _NAMED:
         for match in pattern.finditer(question):
@@ -329,4 +338,8 @@ def unknown_names(
         parts = [p for p in re.split(r"[/]", name) if p]
         if all(not has_name(p) for p in parts) and name not in names:
             names.append(name)
+    if english and not any(t in _PRODUCT_WORDS for t in tokens(question)):
+        for match in _HYPHENATED_NAME.finditer(question):
+            if not has_name(match.group(0)) and match.group(0) not in names:
+                names.append(match.group(0))
     return names + [v for v in unknown_versions(question, has_phrase) if v not in names]
