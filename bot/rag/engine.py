@@ -120,6 +120,13 @@ REFERRAL_ONLY = (
     'for example "Can an AI image infringe someone\'s copyright?"'
 )
 ELSEWHERE_TEXT = "My sources have nothing specific to {places} on this. The nearest they have:"
+# A question about places the sources never speak of ("is AI art protected in Taiwan?"): another
+# country's rule quoted under a note would still be read as the answer, so the bot declines and
+# lists the closest sources.
+UNHEARD_TEXT = (
+    "My sources say nothing about {places}, so I can't tell you what the law there is. The closest "
+    "sources I have are listed below; for {places} itself, ask a lawyer there."
+)
 ENGLISH_SOURCES_NOTE = "My sources are in English, so this answer quotes them in English."
 
 NO_ANSWER_TEXT = (
@@ -390,9 +397,13 @@ class Engine:
         unknown = scope.unknown_names(
             asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name, english=asked.language == "en"
         )
-        if not strong or unknown:
+        asked_places = named - {"INTL"}
+        unheard = sorted(code for code in asked_places if not corpus.speaks_of(code))
+        if not strong or unknown or (unheard and len(unheard) == len(asked_places)):
             message = NO_ANSWER_TEXT
-            if unknown:
+            if unheard and len(unheard) == len(asked_places):
+                message = UNHEARD_TEXT.format(places=" or ".join(in_sentence(code) for code in unheard))
+            elif unknown:
                 message = f"My sources don't mention {', '.join(unknown[:3])}, so I can't answer that. " + (
                     "Try rephrasing, or ask an admin to add a source that covers it."
                 )

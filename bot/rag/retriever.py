@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.core.errors import IndexNotReady
 from bot.core.text import ABBREVIATION, ABBREVIATION_WINDOW, CJK, tokens
 from bot.index import store
-from bot.jurisdictions import jurisdictions_in, normalise
+from bot.jurisdictions import jurisdictions_in, normalise, with_eu
 from bot.knowledge.loader import QUESTION_RECORD
 from bot.knowledge.scopes import BASE, Scope
 
@@ -116,6 +116,7 @@ class Corpus:
     # question may name them in lower case ("did the authors win against anthropic?").
     title_names: set[str] = field(default_factory=set)
     _squashed: str | None = None
+    _places: frozenset[str] | None = None
 
     def collection_of(self, chunk_id: str) -> str:
         return self.home.get(chunk_id, self.collection)
@@ -123,6 +124,14 @@ class Corpus:
     def has_phrase(self, phrase: str) -> bool:
         """Whether any chunk contains the phrase (case and spacing aside)."""
         return " ".join(phrase.lower().split()) in self.lowered
+
+    def speaks_of(self, code: str) -> bool:
+        """Whether the sources say anything of a place: an article of its own (or, for a member
+        state, of the EU's), or a chunk that names it."""
+        if self._places is None:  # once per corpus: a pass over all its text
+            own = {normalise(meta.get("jurisdiction")) for meta in self.metas}
+            self._places = frozenset(own | jurisdictions_in(self.lowered))
+        return bool(self._places & with_eu({code}))
 
     def has_name(self, name: str) -> bool:
         """Whether any chunk contains the name, punctuation aside ("OpenRAILM" is "OpenRAIL-M")."""
