@@ -32,16 +32,18 @@ pytestmark = pytest.mark.slow
 REAL = ROOT / "tests" / "eval" / "real.jsonl"
 OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 TRANSLATED = ROOT / "tests" / "eval" / "translated.jsonl"
-# The real set's dev part (94 questions), extractive, as reached when the floor was set.
+# The real set's dev part (124 questions: 94, then 30 more gathered later, with 15 more held out),
+# extractive, as reached when the floor was set. The 30 added questions lowered what the set
+# reads (facts in the answer 0.730 -> 0.701, declines 0.733 -> 0.633): the floor follows the set.
 REAL_FLOORS = {
-    "fact_recall_answer": 0.71,  # 0.730 since a question naming no place gets the overviews' summaries
-    "fact_recall_context": 0.91,  # 0.922
-    "right_source_cited": 0.80,
+    "fact_recall_answer": 0.69,  # 0.701
+    "fact_recall_context": 0.90,  # 0.914
+    "right_source_cited": 0.79,  # 0.809
     "answer_rate": 0.97,
-    "decline_accuracy": 0.62,
+    "decline_accuracy": 0.62,  # 0.633
     "decline_precision": 0.90,
     "citation_validity": 1.0,
-    "citation_precision": 0.49,  # 0.504 since other languages' key terms are put into English
+    "citation_precision": 0.48,  # 0.498
 }
 # The older set: answers now quote up to seven sentences from more files (and lean less on the
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
