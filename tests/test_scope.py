@@ -171,3 +171,27 @@ def test_sites_named_with_a_hyphen_that_no_source_mentions_are_named() -> None:
     assert unknown_names("Can I use Self-Instruct methods with ChatGPT?", set(), has_name=has_name) == []
     # German writes its compounds so
     assert unknown_names("Sind KI-Bilder geschützt?", set(), has_name=has_name, english=False) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "declined"),
+    [
+        ("Can we sue the OpenAI Foundation for defamation?", True),
+        ("ChatGPT said false things about me, is that libel?", True),
+        ("Is it defamation and copyright infringement to post an AI parody of my song?", False),
+        ("Does Discord require a privacy policy for bots?", True),
+        ("Does my app need a privacy policy if it uses ChatGPT?", True),
+        ("Does a privacy policy let a company train AI on my posts?", False),
+    ],
+)
+def test_defamation_and_privacy_policies_are_declined_as_not_covered_unless_copyright_is_asked(
+    question: str, declined: bool
+) -> None:
+    assert (uncovered(question) is not None) is declined
+
+
+def test_a_model_named_in_capitals_that_no_source_mentions_is_named() -> None:
+    question = "Can we use NLLB model output to train a model?"
+    assert unknown_names(question, set(), has_name=lambda n: False) == ["NLLB"]
+    assert unknown_names(question, set(), has_name=lambda n: True) == []
+    assert unknown_names("Is the AI model output protected?", set(), has_name=lambda n: False) == []

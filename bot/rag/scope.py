@@ -153,6 +153,20 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
         "work is decided by your employer's policy and your contract, so ask your employer or a "
         "lawyer. I can answer who owns what the tool makes, or whether it may infringe.",
     ),
+    (  # "Can we sue OpenAI for defamation?": what a chatbot says about a person is not copyright
+        re.compile(r"\b(defam\w*|libel\w*|slander\w*)", re.I),
+        re.compile(r"\bcopyright|\binfring", re.I),
+        "My sources cover copyright and AI, not defamation: whether something an AI said about a "
+        "person is libel or slander is decided by defamation law where it was published, so ask a "
+        "lawyer there. I can answer who owns what an AI makes, or whether it may infringe.",
+    ),
+    (  # "Does Discord require a privacy policy for bots?": platform and privacy rules, not copyright
+        re.compile(r"\bprivacy polic(y|ies)\b", re.I),
+        re.compile(r"\bcopyright|\binfring|\btrain", re.I),
+        "My sources cover copyright and AI, not the privacy policy an app or bot must publish: that "
+        "is set by privacy law where your users are and by the platform's developer terms, so check "
+        "those or ask a lawyer.",
+    ),
     (  # "Is it plagiarism to use AI for my essay?": the school's rules decide, not copyright law
         re.compile(
             r"\b(plagiar\w*|cheat\w*|academic (integrity|misconduct|dishonesty))\b"
@@ -278,6 +292,8 @@ _PRODUCT = re.compile(
     r"|\b\w+_\w+(?:\.\w+)?"
     r"|\b[a-z][\w-]{2,40}/[a-z][\w-]{2,40}\b"
     r"|\b\w+\.(?:ipynb|py|js|safetensors|ckpt|gguf)\b"
+    # a name in capitals before "model" ("NLLB model output"): capitals alone are passed over
+    r"|\b[A-Z][A-Z0-9]{2,}[\w.-]*(?=\s+(?:models?|weights|checkpoints?|datasets?)\b)"
 )
 
 
