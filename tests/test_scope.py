@@ -113,6 +113,8 @@ def test_licence_questions_about_an_unnamed_model_or_dataset_ask_for_its_name(qu
         "If I train a model on copyrighted data, can I use it commercially?",
         "Can I use the generated images from Midjourney commercially?",
         "Is the model of a training exception like Japan's good for commercial AI?",
+        # whether what was made is protected at all: the law's answer, not a licence's
+        "All the code in this repo is machine-generated. Won't it have to be licensed as public domain?",
     ],
 )
 def test_licence_questions_that_name_the_thing_or_ask_in_general_are_answered(question: str) -> None:

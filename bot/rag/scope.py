@@ -203,6 +203,11 @@ _TERMS_ASK = re.compile(
 _LICENCE_NAMED = re.compile(
     r"\b(MIT|Apache|A?GPL|LGPL|BSD|CC[- ]?BY|CC0|Creative Commons|Open ?RAIL|non[- ]?commercial)", re.I
 )
+# ... unless it asks whether what was made is protected at all, which the law answers, not a
+# licence ("all the code in this repo is machine-generated: won't it have to be public domain?")
+_ASKS_PROTECTION = re.compile(
+    r"\bpublic domain\b|\bcopyrightab\w*|\bprotected by copyright\b|\bauthorship\b", re.I
+)
 _PRODUCT_WORDS = frozenset(
     """chatgpt gpt openai anthropic claude midjourney stable diffusion dall-e dalle sora suno udio
     gemini copilot meta llama stability firefly adobe flux mistral""".split()
@@ -232,7 +237,12 @@ def uncovered(question: str) -> str | None:
     for about, unless, message in UNCOVERED:
         if about.search(question) and not unless.search(question):
             return message
-    if _UNNAMED_THING.search(question) and _TERMS_ASK.search(question) and not names_something(question):
+    if (
+        _UNNAMED_THING.search(question)
+        and _TERMS_ASK.search(question)
+        and not _ASKS_PROTECTION.search(question)
+        and not names_something(question)
+    ):
         return UNNAMED_TEXT
     return None
 
