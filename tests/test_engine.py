@@ -104,6 +104,8 @@ def test_an_off_topic_question_is_declined_with_an_example_of_what_to_ask(fixtur
     [
         "What GPU do I need to run Stable Diffusion locally?",
         "Which Stable Diffusion checkpoint makes the most realistic pictures?",
+        "From Midjourney's photorealism to the creative control of Stable Diffusion, how do you know "
+        "which one is the right one to realize your artistic vision?",
     ],
 )
 def test_a_question_about_the_technology_not_the_law_is_declined_as_not_for_us(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rag.scope import mentions_topic, refusal, uncovered, unknown_names
+from bot.rag.scope import asks_to_choose, mentions_topic, refusal, uncovered, unknown_names
 
 
 @pytest.mark.parametrize(
@@ -197,3 +197,20 @@ def test_a_model_named_in_capitals_that_no_source_mentions_is_named() -> None:
     assert unknown_names(question, set(), has_name=lambda n: False) == ["NLLB"]
     assert unknown_names(question, set(), has_name=lambda n: True) == []
     assert unknown_names("Is the AI model output protected?", set(), has_name=lambda n: False) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "choosing"),
+    [
+        ("Which AI image generator makes the best anime art?", True),
+        ("how do you know which one is the right one to realize your artistic vision?", True),
+        ("Can you recommend a good voice model?", True),
+        ("Which AI image generator is safest to use commercially?", False),
+        ("Which one is better for copyright, Midjourney or Firefly?", False),
+        ("Which countries let you train AI on copyrighted works?", False),
+    ],
+)
+def test_asking_which_tool_to_pick_is_not_a_question_of_law_unless_it_names_the_law(
+    question: str, choosing: bool
+) -> None:
+    assert asks_to_choose(question) is choosing

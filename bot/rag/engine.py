@@ -383,6 +383,8 @@ class Engine:
                 or any(h.asked >= QUESTION_FLOOR for h in hits)
                 or bool(parties)
             )
+        if not history and scope.asks_to_choose(text):  # which tool to pick: not a question of law
+            on_topic = False
         if not on_topic:
             context = context_of(hits)
             return Answer(text, Status.OUT_OF_SCOPE, OUT_OF_SCOPE_TEXT, "extractive", context=context)

@@ -115,6 +115,27 @@ LAW_WORDS = re.compile(
 )
 
 
+# Asking which tool to pick ("how do you know which one is the right one to realize your artistic
+# vision?", "Which generator is best for anime?") is about the technology, whatever else it says,
+# unless it names the law itself ("which generator is safest to use commercially?").
+_CHOOSING = re.compile(
+    r"\bwhich (one|\w+)\b[^?.]{0,60}?\b(best|better|right one|right (tool|platform|model|app|service) for"
+    r"|should (i|we) (use|pick|choose|go with))\b|\brecommend(ed|ation|ations)?\b",
+    re.I,
+)
+_NAMES_LAW = re.compile(
+    r"\b(copyright\w*|legal\w*|illegal\w*|laws?|lawful\w*|licen[cs]\w*|own|owns|owned|owner\w*|infring\w*"
+    r"|sue|sued|suing|lawsuits?|rights|permission\w*|allowed|commerc\w*|sell\w*|protect\w*|regist\w*"
+    r"|fair use|terms|polic(y|ies)|courts?|safe\w*)\b",
+    re.I,
+)
+
+
+def asks_to_choose(question: str) -> bool:
+    """Whether the question asks which tool to pick, without a word of the law (see _CHOOSING)."""
+    return bool(_CHOOSING.search(question)) and not _NAMES_LAW.search(question)
+
+
 def asks_about_law(question: str) -> bool:
     """Whether the question uses a word of law (see LAW_WORDS)."""
     return bool(LAW_WORDS.search(question))
