@@ -399,12 +399,12 @@ class Engine:
         unknown = scope.unknown_names(
             asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name, english=asked.language == "en"
         )
-        asked_places = named - {"INTL"}
-        unheard = sorted(code for code in asked_places if not corpus.speaks_of(code))
-        if not strong or unknown or (unheard and len(unheard) == len(asked_places)):
+        asked_places = sorted(named - {"INTL"})  # all of them places the sources say nothing of
+        unheard = bool(asked_places) and not any(corpus.speaks_of(code) for code in asked_places)
+        if not strong or unknown or unheard:
             message = NO_ANSWER_TEXT
-            if unheard and len(unheard) == len(asked_places):
-                message = UNHEARD_TEXT.format(places=" or ".join(in_sentence(code) for code in unheard))
+            if unheard:
+                message = UNHEARD_TEXT.format(places=" or ".join(in_sentence(code) for code in asked_places))
             elif unknown:
                 message = f"My sources don't mention {', '.join(unknown[:3])}, so I can't answer that. " + (
                     "Try rephrasing, or ask an admin to add a source that covers it."

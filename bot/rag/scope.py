@@ -324,7 +324,7 @@ _PRODUCT = re.compile(
     r"|\b[a-z][\w-]{2,40}/[a-z][\w-]{2,40}\b"
     r"|\b\w+\.(?:ipynb|py|js|safetensors|ckpt|gguf)\b"
     # a name in capitals before "model" ("NLLB model output"): capitals alone are passed over
-    r"|\b[A-Z][A-Z0-9]{2,}[\w.-]*(?=\s+(?:models?|weights|checkpoints?|datasets?)\b)"
+    r"|(?<![\w.-])[A-Z][A-Z0-9]{2,20}[\w.-]{0,30}(?=\s+(?:models?|weights|checkpoints?|datasets?)\b)"
 )
 
 
@@ -366,7 +366,8 @@ def unknown_names(
 
     A named law ("... Fairness Act") must appear in the sources as a whole phrase; the words of
     a party or court name are looked up in the vocabulary of the sources. Acronyms and words in
-    capitals are passed over (sources often write them out; "WIN" is emphasis). Products, files
+    capitals are passed over (sources often write them out; "WIN" is emphasis), except a name in
+    capitals before "model" ("NLLB model"). Products, files
     and sites ("PixArt", "moshi/personaplex", "Sci-Hub") must appear in the sources, punctuation
     aside; hyphenated site names only in a question in English (`english`)."""
     names = [m.group(1) for m in _NAMED_LAW.finditer(question) if not has_phrase(m.group(1))]
