@@ -32,18 +32,19 @@ pytestmark = pytest.mark.slow
 REAL = ROOT / "tests" / "eval" / "real.jsonl"
 OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 TRANSLATED = ROOT / "tests" / "eval" / "translated.jsonl"
-# The real set's dev part (124 questions: 94, then 30 more gathered later, with 15 more held out),
-# extractive, as reached when the floor was set. The 30 added questions lowered what the set
-# reads (facts in the answer 0.730 -> 0.701, declines 0.733 -> 0.633): the floor follows the set.
+# The real set's dev part (148 questions: 94, then 30 and 24 more gathered later, with 15 and 12
+# more held out), extractive, as reached when the floor was set. The questions added lowered what
+# the set reads (facts in the answer 0.730 on the first 94, 0.689 on all 148; declines 0.733 and
+# 0.595): the floor follows the set.
 REAL_FLOORS = {
-    "fact_recall_answer": 0.69,  # 0.701
-    "fact_recall_context": 0.90,  # 0.914
-    "right_source_cited": 0.79,  # 0.809
-    "answer_rate": 0.97,
-    "decline_accuracy": 0.62,  # 0.633
-    "decline_precision": 0.90,
+    "fact_recall_answer": 0.68,  # 0.689
+    "fact_recall_context": 0.90,  # 0.911
+    "right_source_cited": 0.80,  # 0.811
+    "answer_rate": 0.97,  # 0.991
+    "decline_accuracy": 0.58,  # 0.595
+    "decline_precision": 0.90,  # 0.962
     "citation_validity": 1.0,
-    "citation_precision": 0.48,  # 0.498
+    "citation_precision": 0.48,  # 0.492
 }
 # The older set: answers now quote up to seven sentences from more files (and lean less on the
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
