@@ -35,7 +35,9 @@ REFUSALS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\b(api[ _-]?key|openai[ _-]?key|discord[ _-]?token|bot token|access token|secret key|password|credentials|\.env\b|environment variables?)\b",
+            # "Content Credentials" is the C2PA provenance label, not a secret
+            r"\b(api[ _-]?key|openai[ _-]?key|discord[ _-]?token|bot token|access token|secret key|password"
+            r"|(?<!content )credentials|\.env\b|environment variables?)\b",
             re.I,
         ),
         "I never share keys, tokens or other secrets.",
