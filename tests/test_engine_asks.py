@@ -30,6 +30,7 @@ from bot.rag import asking, news
 from bot.rag.engine import (
     ELSEWHERE_TEXT,
     ENGLISH_SOURCES_NOTE,
+    GENERAL_COPYRIGHT_TEXT,
     MODEL_ARTICLES,
     PERSONAL_REFERRAL,
     REFERRAL_ONLY,
@@ -300,6 +301,36 @@ def test_a_country_the_sources_never_speak_of_is_declined_with_the_closest_sourc
         assert result.status is Status.NO_ANSWER, result.answer
         assert result.answer == UNHEARD_TEXT.format(places="Mexico") and not result.citations
     assert extractive.answer("Can an AI-generated image be protected by copyright in Mexico?").closest
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is it okay to publish fanfiction for free?",
+        "I'm editing a video and I'd love to use a 10-second snippet of a popular song. Is that fair use?",
+    ],
+)
+def test_copyright_with_no_ai_in_it_is_declined_as_general_copyright(
+    extractive: Engine, question: str
+) -> None:
+    """The sources cover copyright where AI comes in; quoting them on fan fiction or a song clip
+    would answer a question they do not address."""
+    result = extractive.answer(question)
+    assert result.status is Status.NO_ANSWER and result.answer == GENERAL_COPYRIGHT_TEXT
+    assert not result.citations
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is it okay to publish AI-written fanfiction for free?",
+        "So where are the winning lawsuits of all that copyright infringement then?",  # a reply
+        "What did the court hold in Thaler v. Perlmutter?",  # a case the sources name
+        "Who owns the copyright in a work made by a computer in the UK?",
+    ],
+)
+def test_copyright_with_ai_in_it_or_a_named_case_is_not_general(extractive: Engine, question: str) -> None:
+    assert extractive.answer(question).answer != GENERAL_COPYRIGHT_TEXT
 
 
 def test_a_country_beside_one_the_sources_cover_is_still_answered(extractive: Engine) -> None:

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.rag.scope import asks_to_choose, mentions_topic, refusal, uncovered, unknown_names
+from bot.rag.scope import (
+    about_ai,
+    asks_to_choose,
+    leans_back,
+    mentions_topic,
+    refusal,
+    uncovered,
+    unknown_names,
+)
 
 
 @pytest.mark.parametrize(
@@ -216,3 +224,35 @@ def test_asking_which_tool_to_pick_is_not_a_question_of_law_unless_it_names_the_
     question: str, choosing: bool
 ) -> None:
     assert asks_to_choose(question) is choosing
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Is it okay to publish fanfiction for free?", False),
+        ("Can I use a 10-second clip of a popular song in my video?", False),
+        ("Can I sell art I made with Midjourney?", True),
+        ("Is it legal to train a model on my photos?", True),
+        ("Can a company clone my voice?", True),
+        ("Does robots.txt stop crawlers?", True),
+        ("Are Content Credentials about digital rights management?", True),
+    ],
+)
+def test_a_question_brings_ai_in_by_any_of_its_forms(question: str, expected: bool) -> None:
+    assert about_ai(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("So where are the winning lawsuits then?", True),
+        ("But it means the appellate decision will retain precedence, no?", True),
+        ("Does that mean lyric websites violate copyright?", True),
+        ("Why? Is that some kind of rules?", True),
+        ("Is it okay to publish fanfiction for free?", False),
+        ("Does it matter if I edit the image?", False),
+        ("Sometimes I Google an image for my blog. Is that allowed?", False),
+    ],
+)
+def test_a_reply_that_leans_on_the_message_before_it(question: str, expected: bool) -> None:
+    assert leans_back(question) is expected

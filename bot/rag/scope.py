@@ -294,6 +294,40 @@ DISPUTE_WORDS = frozenset(
 )
 
 
+# AI in some form: a model, its training or its output, a tool, a cloned voice or likeness, crawling
+# or a provenance label. A question in English with none of these ("Is it okay to publish
+# fanfiction for free?", "can I use 10 seconds of a popular song in my video?") asks about
+# copyright in general, which the sources (on AI and copyright) do not cover.
+_AI_ELEMENT = re.compile(
+    r"\b(ai|a\.i|artificial intelligence|machine[- ]learning|ml|generative|gen-?ai|llms?|language models?"
+    r"|chat-?bots?|bots?|models?|weights|checkpoints?|datasets?|data sets?|training|trained|train|prompt\w*"
+    r"|generat\w*|outputs?|outputted|deep-?fakes?|clon\w*|synthetic|replicas?|scrap\w*|crawl\w*|robots\.txt"
+    r"|tdm|text and data mining|data mining|opt[- ]?(out|in)s?|c2pa|content credentials|provenance"
+    r"|voices?|likeness|personality rights|publicity|algorithm\w*|neural|diffusion|machine[- ]generated"
+    r"|automated|autonomous|robots?|computers?[- ]generated|midjourney|chatgpt|gpt\S*|openai|anthropic"
+    r"|claude|dall-?e|sora|suno|udio|gemini|copilot|llama|firefly|flux|mistral|stability)\b",
+    re.I,
+)
+# The first words of a forum reply that leans on what came before ("So where are the winning
+# lawsuits then?", "But it means the appellate decision will retain precedence, no?"): the
+# subject is in the message it answers, which the bot does not see.
+_LEANS_BACK = re.compile(
+    r"^\W*(why|so|but|and|then|also|that|this|(does|doesn't|did|would|wouldn't|is|isn't|was|wasn't)"
+    r"\s+(that|this))\b",
+    re.I,
+)
+
+
+def about_ai(question: str) -> bool:
+    """Whether the question brings AI in, in some form (see _AI_ELEMENT)."""
+    return bool(_AI_ELEMENT.search(question))
+
+
+def leans_back(question: str) -> bool:
+    """Whether the question opens by leaning on a message before it (see _LEANS_BACK)."""
+    return bool(_LEANS_BACK.search(question))
+
+
 def names_subject(question: str) -> bool:
     """Whether the question names something of our subject besides a dispute ("sue me over my AI
     image" does; "they threatened to sue me, what do I do" does not)."""
