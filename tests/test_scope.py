@@ -169,6 +169,22 @@ def test_products_the_sources_never_mention_are_named_and_capitals_for_emphasis_
     assert unknown_names("Did they WIN against the Copyright Office?", {"copyright", "office"}) == []
 
 
+@pytest.mark.parametrize(
+    "question", ["Does Etsy allow AI-generated art", "What is Etsy's policy on AI-generated listings?"]
+)
+def test_a_platform_whose_rules_no_source_mentions_is_named(question: str) -> None:
+    """Each platform sets its own rules: another's terms are no answer for Etsy's."""
+    assert unknown_names(question, {"midjourney", "google"}) == ["Etsy"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Does Midjourney allow commercial use?", "Does Google allow AI content?", "Does the US allow AI art?"],
+)
+def test_a_platform_or_place_the_sources_know_is_not_unknown(question: str) -> None:
+    assert unknown_names(question, {"midjourney", "google"}) == []
+
+
 def test_sites_named_with_a_hyphen_that_no_source_mentions_are_named() -> None:
     known = {"ai-generated", "chatgpt"}
 

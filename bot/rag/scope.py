@@ -336,8 +336,9 @@ def names_subject(question: str) -> bool:
 
 _NAMED_LAW = re.compile(r"\b((?:[A-Z][\w'-]*\s+){1,8}(?:Act|Bill|Law|Regulation|Directive))\b")
 _NAME = r"([A-Z][\w'-]+(?:\s+(?:[A-Z][\w'-]+|of|de|von))*)"
-# Where a capitalised word stands as a party, court, case or country of a rule: "Zorblatt v.
-# Quenmore", "the PixelDream lawsuit", "Mexico's rules", "sued by Zorblatt". A capitalised word
+# Where a capitalised word stands as a party, court, case or country of a rule, or as a platform
+# with rules of its own: "Zorblatt v. Quenmore", "the PixelDream lawsuit", "Mexico's rules", "sued
+# by Zorblatt", "Does Etsy allow AI art?". A capitalised word
 # elsewhere is a person addressed, an emphasis ("did they WIN?") or an ordinary noun.
 _NAMED = [
     re.compile(
@@ -346,6 +347,13 @@ _NAMED = [
         r"copyright law|copyright office)\b"
     ),
     re.compile(r"\b(?:v\.?|vs\.?|versus|sued|suing|sue|against)\s+" + _NAME),
+    # a platform's own rules: "Does Etsy allow AI-generated art?", "Etsy's policy on AI art"
+    re.compile(
+        r"\b(?:[Dd]oes|[Dd]o|[Ww]ill|[Ww]ould|[Cc]an)\s+"
+        + _NAME
+        + r"\s+(?:allow|permit|ban|accept|prohibit|forbid)\b"
+    ),
+    re.compile(_NAME + r"(?:'s|’s)\s+(?:polic(?:y|ies)|terms|guidelines)\b"),
 ]
 _LEGAL_ABBREVIATIONS = frozenset(
     "cir app supp dist ct cal del colo ewhc uksc cjeu bgh lg olg fed reg usc".split()
