@@ -270,9 +270,21 @@ def uncovered(question: str) -> str | None:
     return None
 
 
+# A question about what AI tools do ("Why does ChatGPT generate fake references?") is not a
+# request to the bot to invent one.
+_ABOUT_TOOLS = re.compile(
+    r"^\W*(why|how come|how|does|do|did|is|are|can|could|will|would)(\s+(does|do|did|is|are|can|could|will|would))?"
+    r"\s+(chatgpt|gpt\S*|claude|gemini|copilot"
+    r"|llms?|(the |an? |these |some )?(ai|llm|chatbot|model|tool)s?)\b",
+    re.I,
+)
+
+
 def refusal(question: str) -> str | None:
     """The refusal message when the question asks for something we will not do, else None."""
-    for pattern, message in REFUSALS:
+    for n, (pattern, message) in enumerate(REFUSALS):
+        if n == 0 and _ABOUT_TOOLS.search(question):
+            continue
         if pattern.search(question):
             return message
     return None
