@@ -187,6 +187,18 @@ def test_a_platform_or_place_the_sources_know_is_not_unknown(question: str) -> N
     assert unknown_names(question, {"midjourney", "google"}) == []
 
 
+def test_a_tool_we_know_of_that_no_source_mentions_is_named() -> None:
+    """A server whose sources never speak of Sora gets no other tool's terms for it."""
+    known = {"midjourney", "openai"}
+
+    def has_name(name: str) -> bool:
+        return name.lower() in known
+
+    question = "How does the cameo feature work in Sora 2 and what controls do users have?"
+    assert unknown_names(question, set(), has_name=has_name) == ["Sora"]
+    assert unknown_names("Can I sell images I made with Midjourney?", set(), has_name=has_name) == []
+
+
 def test_sites_named_with_a_hyphen_that_no_source_mentions_are_named() -> None:
     known = {"ai-generated", "chatgpt"}
 

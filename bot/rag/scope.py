@@ -396,6 +396,9 @@ _HYPHENATED_NAME = re.compile(r"\b[A-Z][a-z]*-[A-Z]\w*")
 _VERSIONED = re.compile(r"\b(llama|stable diffusion)[ -]?v?(\d+(?:\.\d+)?)(?!\w|\.\d)", re.I)
 
 
+_SQUASHED_MIN = 5
+
+
 def unknown_versions(question: str, has_phrase: Callable[[str], bool]) -> list[str]:
     """Versions of a model family the sources cover ("Llama 3") whose major version they never
     mention ("Llama 2"), as "Llama 2"."""
@@ -424,8 +427,9 @@ def unknown_names(
     a party or court name are looked up in the vocabulary of the sources. Acronyms and words in
     capitals are passed over (sources often write them out; "WIN" is emphasis), except a name in
     capitals before "model" ("NLLB model"). Products, files
-    and sites ("PixArt", "moshi/personaplex", "Sci-Hub") must appear in the sources, punctuation
-    aside; hyphenated site names only in a question in English (`english`)."""
+    and sites ("PixArt", "moshi/personaplex", "Sci-Hub", and the tools we know by name, such as
+    "Sora") must appear in the sources, punctuation aside; hyphenated site names only in a
+    question in English (`english`)."""
     names = [m.group(1) for m in _NAMED_LAW.finditer(question) if not has_phrase(m.group(1))]
     for pattern in _NAMED:
         for match in pattern.finditer(question):
@@ -442,6 +446,13 @@ def unknown_names(
         parts = [p for p in re.split(r"[/]", name) if p]
         if all(not has_name(p) for p in parts) and name not in names:
             names.append(name)
+    for word in re.findall(r"[\w-]+", question):  # a product we know of that no source mentions
+        if word.lower() not in _PRODUCT_WORDS or word in names or word.lower() in vocabulary:
+            continue
+        # punctuation aside ("DALLE" is "DALL-E"), for names long enough not to be found across
+        # the words of the sources ("Sora" is in "Bhosle's oral")
+        if len(word) < _SQUASHED_MIN or not has_name(word):
+            names.append(word)
     if english and not any(t in _PRODUCT_WORDS for t in tokens(question)):
         for match in _HYPHENATED_NAME.finditer(question):
             if not has_name(match.group(0)) and match.group(0) not in names:
