@@ -32,19 +32,19 @@ pytestmark = pytest.mark.slow
 REAL = ROOT / "tests" / "eval" / "real.jsonl"
 OWN = ROOT / "tests" / "eval" / "questions.jsonl"
 TRANSLATED = ROOT / "tests" / "eval" / "translated.jsonl"
-# The real set's dev part (148 questions: 94, then 30 and 24 more gathered later, with 15 and 12
-# more held out), extractive, as reached when the floor was set. The questions added lowered what
-# the set reads (facts in the answer 0.730 on the first 94, 0.689 on all 148; declines 0.733 and
-# 0.595): the floor follows the set.
+# The real set's dev part (172 questions: 94, then 30, 24 and 24 more gathered later, with 15, 12
+# and 12 more held out), extractive, as reached when the floor was set. The questions added lowered
+# what the set reads (facts in the answer 0.730 on the first 94, 0.702 on 148, 0.679 on all 172):
+# the floor follows the set.
 REAL_FLOORS = {
-    "fact_recall_answer": 0.68,  # 0.689
-    "fact_recall_context": 0.90,  # 0.911
-    "right_source_cited": 0.80,  # 0.811
-    "answer_rate": 0.97,  # 0.991
-    "decline_accuracy": 0.58,  # 0.595
-    "decline_precision": 0.90,  # 0.962
+    "fact_recall_answer": 0.67,  # 0.679
+    "fact_recall_context": 0.90,  # 0.919
+    "right_source_cited": 0.80,  # 0.805
+    "answer_rate": 0.97,  # 0.983
+    "decline_accuracy": 0.65,  # 0.667
+    "decline_precision": 0.90,  # 0.947
     "citation_validity": 1.0,
-    "citation_precision": 0.48,  # 0.492
+    "citation_precision": 0.48,  # 0.488
 }
 # The older set: answers now quote up to seven sentences from more files (and lean less on the
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
