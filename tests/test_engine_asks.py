@@ -327,6 +327,7 @@ def test_copyright_with_no_ai_in_it_is_declined_as_general_copyright(
         "So where are the winning lawsuits of all that copyright infringement then?",  # a reply
         "What did the court hold in Thaler v. Perlmutter?",  # a case the sources name
         "Who owns the copyright in a work made by a computer in the UK?",
+        "Wem gehört ein Bild, das eine Künstliche Intelligenz erstellt hat?",
     ],
 )
 def test_copyright_with_ai_in_it_or_a_named_case_is_not_general(extractive: Engine, question: str) -> None:

@@ -266,6 +266,13 @@ def test_asking_which_tool_to_pick_is_not_a_question_of_law_unless_it_names_the_
         ("Can a company clone my voice?", True),
         ("Does robots.txt stop crawlers?", True),
         ("Are Content Credentials about digital rights management?", True),
+        ("Wem gehört ein Bild, das eine Künstliche Intelligenz erstellt hat?", True),
+        ("Sind KI-Bilder urheberrechtlich geschützt?", True),
+        ("¿Quién es dueño de lo que crea la inteligencia artificial?", True),
+        ("AI가 그린 그림도 저작권 등록할 수 있을까?", True),
+        ("人工智能生成的图片有版权吗?", True),
+        ("Fotourheberrecht: Was tun bei einer Abmahnung?", False),
+        ("Is a DETAIL of a painting protected?", False),
     ],
 )
 def test_a_question_brings_ai_in_by_any_of_its_forms(question: str, expected: bool) -> None:

@@ -688,9 +688,11 @@ def in_general(text: str, asked: asking.Ask, hits: Sequence[Hit], corpus: Corpus
     titles, no passage is near it, and it neither leans on a message before it nor is a dispute
     of the asker's own (those get the lawyer referral)."""
     return not (
-        asked.language != "en"
-        or asked.personal
+        asked.personal
         or scope.about_ai(text)
+        or scope.about_ai(" ".join(asked.english_terms))
+        # "ohne menschlichen Urheber": the glossary gives the words one by one
+        or {"human", "author"} <= set(asked.english_terms)
         or scope.leans_back(text)
         or known_names(text, corpus)
         or any(h.dense >= GENERAL_FLOOR or h.asked >= QUESTION_FLOOR for h in hits)

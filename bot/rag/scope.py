@@ -316,7 +316,8 @@ _AI_ELEMENT = re.compile(
     r"|generat\w*|outputs?|outputted|deep-?fakes?|clon\w*|synthetic|replicas?|scrap\w*|crawl\w*|robots\.txt"
     r"|tdm|text and data mining|data mining|opt[- ]?(out|in)s?|c2pa|content credentials|provenance"
     r"|voices?|likeness|personality rights|publicity|algorithm\w*|neural|diffusion|machine[- ]generated"
-    r"|automated|autonomous|robots?|computers?[- ]generated|midjourney|chatgpt|gpt\S*|openai|anthropic"
+    r"|automated|autonomous|robots?|computers?[- ]generated|machines?|non-?human|human (authors?|authorship|creators?)"
+    r"|midjourney|chatgpt|gpt\S*|openai|anthropic"
     r"|claude|dall-?e|sora|suno|udio|gemini|copilot|llama|firefly|flux|mistral|stability)\b",
     re.I,
 )
@@ -330,9 +331,17 @@ _LEANS_BACK = re.compile(
 )
 
 
+# ... and in the languages whose words the glossary does not always read one by one
+_AI_ELEMENT_CJK = re.compile(
+    r"人工智能|人工知能|인공지능|生成|ＡＩ|(?<![a-z])(?-i:AI|KI|IA)(?![a-z])|k[üu]nstlich\w* intelligenz"
+    r"|intell?ig[eêé]n[cz]\w* artifici\w*|artifici\w* intell?ig\w*|kunstmatige intelligentie",
+    re.I,
+)
+
+
 def about_ai(question: str) -> bool:
     """Whether the question brings AI in, in some form (see _AI_ELEMENT)."""
-    return bool(_AI_ELEMENT.search(question))
+    return bool(_AI_ELEMENT.search(question) or _AI_ELEMENT_CJK.search(question))
 
 
 def leans_back(question: str) -> bool:
