@@ -199,6 +199,15 @@ def test_a_tool_we_know_of_that_no_source_mentions_is_named() -> None:
     assert unknown_names("Can I sell images I made with Midjourney?", set(), has_name=has_name) == []
 
 
+def test_a_product_named_as_the_setting_of_a_question_on_a_covered_one_is_passed_over() -> None:
+    """The question is about ChatGPT's crawler; the asker's content system is where they work."""
+    question = "As a SiteNow webmaster, I would like to block ChatGPT from some of my content. How?"
+    assert unknown_names(question, {"chatgpt"}, has_name=lambda n: n.lower() == "chatgpt") == []
+    assert unknown_names("Can I use SiteNow pages to train a model?", set(), has_name=lambda n: False) == [
+        "SiteNow"
+    ]
+
+
 def test_sites_named_with_a_hyphen_that_no_source_mentions_are_named() -> None:
     known = {"ai-generated", "chatgpt"}
 

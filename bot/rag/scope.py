@@ -450,7 +450,10 @@ def unknown_names(
                 if token in _LEGAL_ABBREVIATIONS or word in names:
                     continue
                 names.append(word)
-    for match in _PRODUCT.finditer(question):
+    # a product the sources cover is what the question asks about ("As a SiteNow webmaster, I would
+    # like to block ChatGPT ..."): other names are its setting
+    covered = any(t in _PRODUCT_WORDS and t in vocabulary for t in tokens(question))
+    for match in () if covered else _PRODUCT.finditer(question):
         name = match.group(0)
         parts = [p for p in re.split(r"[/]", name) if p]
         if all(not has_name(p) for p in parts) and name not in names:
