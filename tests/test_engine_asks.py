@@ -38,6 +38,7 @@ from bot.rag.engine import (
     UNREPORTED_TEXT,
     Engine,
     _Prepared,
+    known_names,
     names_nothing,
 )
 from bot.rag.retriever import Corpus, Hit
@@ -462,6 +463,15 @@ def test_a_question_naming_a_product_or_case_is_not_general() -> None:
     assert not names_nothing("Can I copyright an image I made with Midjourney?", corpus)
     assert not names_nothing("What did Thaler argue about AI art?", corpus)
     assert not names_nothing("did the authors win against anthropic?", corpus)  # a name in lower case
+
+
+def test_a_party_is_a_sign_of_our_subject_only_when_asking_how_its_case_came_out() -> None:
+    corpus = Corpus("c", 0)
+    corpus.title_names, corpus.parties = {"reddit", "microsoft"}, {"disney", "getty"}
+    assert known_names("Just how did Reddit do this?", corpus)
+    assert known_names("Did Getty win?", corpus)
+    assert not known_names("Could Disney sue people who call him Mickey rather than Willie?", corpus)
+    assert not known_names("Is fan fiction legal in the US?", corpus)
 
 
 def test_an_english_answer_carries_no_language_note(extractive: Engine) -> None:

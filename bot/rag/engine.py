@@ -700,9 +700,13 @@ def in_general(text: str, asked: asking.Ask, hits: Sequence[Hit], corpus: Corpus
 
 
 def known_names(text: str, corpus: Corpus) -> bool:
-    """Whether the question names a party, company or product of the sources' titles ("Does
-    Microsoft own ...", "how did Reddit do this"), places and numbers aside."""
-    names = (name_tokens(text) & corpus.title_names) | (set(tokens(text)) & corpus.parties)
+    """Whether the question names a company or product of the sources' titles ("Does Microsoft
+    own ...", "how did Reddit do this"), or asks how a case came out naming a party to it ("did
+    Getty win?"), places and numbers aside. A party named otherwise ("could Disney sue people who
+    call him Mickey?") is no sign of our subject."""
+    names = name_tokens(text) & corpus.title_names
+    if scope.OUTCOME_WORDS.search(text):  # "did Getty win?": how a case the sources name came out
+        names |= set(tokens(text)) & corpus.parties
     return any(not any(c.isdigit() for c in t) and not jurisdictions_in(t.title()) for t in names)
 
 
