@@ -465,11 +465,18 @@ def test_a_question_naming_a_product_or_case_is_not_general() -> None:
     assert not names_nothing("did the authors win against anthropic?", corpus)  # a name in lower case
 
 
+def test_how_a_case_came_out_asked_in_lower_case_is_answered(extractive: Engine) -> None:
+    result = extractive.answer("did thaler win or nah")
+    assert result.status is Status.ANSWERED, result.answer
+    assert result.citations[0].source == "knowledge/us-thaler.md"
+
+
 def test_a_party_is_a_sign_of_our_subject_only_when_asking_how_its_case_came_out() -> None:
     corpus = Corpus("c", 0)
     corpus.title_names, corpus.parties = {"reddit", "microsoft"}, {"disney", "getty"}
     assert known_names("Just how did Reddit do this?", corpus)
     assert known_names("Did Getty win?", corpus)
+    assert known_names("did getty win or nah", corpus)  # in lower case, asking how it came out
     assert not known_names("Could Disney sue people who call him Mickey rather than Willie?", corpus)
     assert not known_names("Is fan fiction legal in the US?", corpus)
 

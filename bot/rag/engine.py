@@ -381,7 +381,7 @@ class Engine:
             raise StoreUnavailable(store.describe_store_error(self.settings, error)) from error
         best = max(hits, key=lambda h: h.dense, default=None)
         corpus = retriever.corpus()
-        parties = corpus.parties & name_tokens(text)
+        parties = parties_named(text, corpus)
         on_topic = (
             scope.mentions_topic(text)
             or scope.mentions_topic(" ".join(asked.english_terms))
@@ -460,7 +460,7 @@ class Engine:
             or news.ASKS_NEWS.search(text)
         ):
             return []
-        named = retriever.corpus().parties & name_tokens(text)
+        named = parties_named(text, retriever.corpus())
         return [h for h in hits if named & set(tokens(str(h.meta.get("title", ""))))]
 
     def _sentence_hits(self, query: str, hits: list[Hit]) -> list[Hit]:
@@ -699,14 +699,22 @@ def in_general(text: str, asked: asking.Ask, hits: Sequence[Hit], corpus: Corpus
     )
 
 
+def parties_named(text: str, corpus: Corpus) -> set[str]:
+    """The parties to the sources' cases that the question names: capitalised, or in any case
+    when it asks how a case came out ("did getty win")."""
+    words = name_tokens(text)
+    if scope.OUTCOME_WORDS.search(text):
+        words |= set(tokens(text))
+    return corpus.parties & words
+
+
 def known_names(text: str, corpus: Corpus) -> bool:
     """Whether the question names a company or product of the sources' titles ("Does Microsoft
     own ...", "how did Reddit do this"), or asks how a case came out naming a party to it ("did
     Getty win?"), places and numbers aside. A party named otherwise ("could Disney sue people who
     call him Mickey?") is no sign of our subject."""
     names = name_tokens(text) & corpus.title_names
-    if scope.OUTCOME_WORDS.search(text):  # "did Getty win?": how a case the sources name came out
-        names |= set(tokens(text)) & corpus.parties
+    names |= parties_named(text, corpus) if scope.OUTCOME_WORDS.search(text) else set()  # "did Getty win?"
     return any(not any(c.isdigit() for c in t) and not jurisdictions_in(t.title()) for t in names)
 
 
