@@ -683,10 +683,11 @@ def names_nothing(ask: str, corpus: Corpus) -> bool:
 
 
 def in_general(text: str, asked: asking.Ask, hits: Sequence[Hit], corpus: Corpus) -> bool:
-    """Whether a question in English is about copyright in general, not where AI comes in ("Is it
-    okay to publish fanfiction for free?"): it brings no AI in, names nothing of the sources'
-    titles, no passage is near it, and it neither leans on a message before it nor is a dispute
-    of the asker's own (those get the lawyer referral)."""
+    """Whether a question is about copyright in general, not where AI comes in ("Is it okay to
+    publish fanfiction for free?"): it brings no AI in (in its words or, in another language, in
+    its English key terms), names nothing of the sources' titles, no passage is near it, and it
+    neither leans on a message before it nor is a dispute of the asker's own (those get the
+    lawyer referral)."""
     return not (
         asked.personal
         or scope.about_ai(text)
@@ -714,7 +715,8 @@ def known_names(text: str, corpus: Corpus) -> bool:
     Getty win?"), places and numbers aside. A party named otherwise ("could Disney sue people who
     call him Mickey?") is no sign of our subject."""
     names = name_tokens(text) & corpus.title_names
-    names |= parties_named(text, corpus) if scope.OUTCOME_WORDS.search(text) else set()  # "did Getty win?"
+    if scope.OUTCOME_WORDS.search(text):  # "did Getty win?"
+        names |= parties_named(text, corpus)
     return any(not any(c.isdigit() for c in t) and not jurisdictions_in(t.title()) for t in names)
 
 

@@ -283,7 +283,7 @@ _ABOUT_TOOLS = re.compile(
 def refusal(question: str) -> str | None:
     """The refusal message when the question asks for something we will not do, else None."""
     for n, (pattern, message) in enumerate(REFUSALS):
-        if n == 0 and _ABOUT_TOOLS.search(question):
+        if n == 0 and _ABOUT_TOOLS.search(question):  # the first: inventing a citation
             continue
         if pattern.search(question):
             return message
@@ -331,8 +331,9 @@ _LEANS_BACK = re.compile(
 )
 
 
-# ... and in the languages whose words the glossary does not always read one by one
-_AI_ELEMENT_CJK = re.compile(
+# ... and the words for AI in the other languages we read, which the glossary does not always
+# give one by one ("KI-Bilder", "einer Künstlichen Intelligenz")
+_AI_WORDS_ABROAD = re.compile(
     r"人工智能|人工知能|인공지능|生成|ＡＩ|(?<![a-z])(?-i:AI|KI|IA)(?![a-z])|k[üu]nstlich\w* intelligenz"
     r"|intell?ig[eêé]n[cz]\w* artifici\w*|artifici\w* intell?ig\w*|kunstmatige intelligentie",
     re.I,
@@ -341,7 +342,7 @@ _AI_ELEMENT_CJK = re.compile(
 
 def about_ai(question: str) -> bool:
     """Whether the question brings AI in, in some form (see _AI_ELEMENT)."""
-    return bool(_AI_ELEMENT.search(question) or _AI_ELEMENT_CJK.search(question))
+    return bool(_AI_ELEMENT.search(question) or _AI_WORDS_ABROAD.search(question))
 
 
 def leans_back(question: str) -> bool:
@@ -405,6 +406,8 @@ _HYPHENATED_NAME = re.compile(r"\b[A-Z][a-z]*-[A-Z]\w*")
 _VERSIONED = re.compile(r"\b(llama|stable diffusion)[ -]?v?(\d+(?:\.\d+)?)(?!\w|\.\d)", re.I)
 
 
+# A tool we know by name is looked up in the sources' text with punctuation aside only from this
+# length: a shorter one is found across their words ("Sora" in "Bhosle's oral").
 _SQUASHED_MIN = 5
 
 
@@ -461,8 +464,7 @@ def unknown_names(
     for word in re.findall(r"[\w-]+", question):  # a product we know of that no source mentions
         if word.lower() not in _PRODUCT_WORDS or word in names or word.lower() in vocabulary:
             continue
-        # punctuation aside ("DALLE" is "DALL-E"), for names long enough not to be found across
-        # the words of the sources ("Sora" is in "Bhosle's oral")
+        # punctuation aside ("DALLE" is "DALL-E"), see _SQUASHED_MIN
         if len(word) < _SQUASHED_MIN or not has_name(word):
             names.append(word)
     if english and not any(t in _PRODUCT_WORDS for t in tokens(question)):
