@@ -271,6 +271,7 @@ def test_asking_which_tool_to_pick_is_not_a_question_of_law_unless_it_names_the_
         ("Is it okay to publish fanfiction for free?", False),
         ("Can I use a 10-second clip of a popular song in my video?", False),
         ("Can I sell art I made with Midjourney?", True),
+        ("What do Midjourney's terms say?", True),
         ("Is it legal to train a model on my photos?", True),
         ("Can a company clone my voice?", True),
         ("Does robots.txt stop crawlers?", True),

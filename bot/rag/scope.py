@@ -317,13 +317,13 @@ _AI_ELEMENT = re.compile(
     r"|tdm|text and data mining|data mining|opt[- ]?(out|in)s?|c2pa|content credentials|provenance"
     r"|voices?|likeness|personality rights|publicity|algorithm\w*|neural|diffusion|machine[- ]generated"
     r"|automated|autonomous|robots?|computers?[- ]generated|machines?|non-?human|human (authors?|authorship|creators?)"
-    r"|midjourney|chatgpt|gpt\S*|openai|anthropic"
-    r"|claude|dall-?e|sora|suno|udio|gemini|copilot|llama|firefly|flux|mistral|stability)\b",
+    r"|gpt\S*)\b",  # and the tools we know by name (_PRODUCT_WORDS)
     re.I,
 )
 # The first words of a forum reply that leans on what came before ("So where are the winning
 # lawsuits then?", "But it means the appellate decision will retain precedence, no?"): the
-# subject is in the message it answers, which the bot does not see.
+# subject is in the message it answers, which the bot does not see. Narrower than the follow-up
+# words of asking._LEANS_BACK: "Is it okay to publish fanfiction?" asks a question of its own.
 _LEANS_BACK = re.compile(
     r"^\W*(why|so|but|and|then|also|that|this|(does|doesn't|did|would|wouldn't|is|isn't|was|wasn't)"
     r"\s+(that|this))\b",
@@ -342,7 +342,11 @@ _AI_WORDS_ABROAD = re.compile(
 
 def about_ai(question: str) -> bool:
     """Whether the question brings AI in, in some form (see _AI_ELEMENT)."""
-    return bool(_AI_ELEMENT.search(question) or _AI_WORDS_ABROAD.search(question))
+    return bool(
+        _AI_ELEMENT.search(question)
+        or _AI_WORDS_ABROAD.search(question)
+        or any(t in _PRODUCT_WORDS for t in tokens(re.sub(r"['’]s\b", "", question)))  # "Midjourney's"
+    )
 
 
 def leans_back(question: str) -> bool:
