@@ -311,6 +311,37 @@ def test_can_someone_take_it_is_answered_with_what_others_may_do_not_with_you_ow
     assert text.index("Yes: under the image service's terms") < text.index("a buyer may not"), text
 
 
+def test_an_in_short_quoted_from_its_start_goes_on_to_its_second_sentence(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "Are Voicify AI music covers legal?" quoted the voice overview's first sentence (publicity
+    # rights, not copyright) but not its second, which names the laws (Tennessee's ELVIS Act)
+    body = (
+        "If an AI tool clones your voice or face, the law that protects you in Ruritania is usually "
+        "not copyright but publicity rights, privacy law and contract law. In Ruritania that means "
+        "mainly the laws of its provinces, such as the Harbour Province's MELODY Act of 2024."
+    )
+    short = passage(1, body, "knowledge/voice.md", 0)
+    short.meta["headings"] = "In short"
+    others = [
+        passage(
+            n,
+            f"Song covers made with AI tools are debated in Ruritania, and lawsuit number {n} over an "
+            "AI cover of a famous singer's voice is pending before its courts.",
+            f"knowledge/case{n}.md",
+            0,
+        )
+        for n in range(2, 10)
+    ]
+    text, cites = extractive(
+        "Are AI song covers in a famous singer's voice legal?", [short, *others], local_embeddings, {}
+    )
+    assert "publicity rights" in text, text
+    assert "MELODY Act" in text, text
+    assert text.index("publicity rights") < text.index("MELODY Act")
+    assert all(cite.quote in body or cite.source != "knowledge/voice.md" for cite in cites)
+
+
 def test_a_rule_for_another_kind_of_work_does_not_open_the_answer(local_embeddings: LocalEmbeddings) -> None:
     # "can I copyright a book I wrote with ChatGPT?" opened with the rule for code ChatGPT writes
     text_rule = passage(

@@ -189,6 +189,7 @@ def test_a_foreign_legal_phrase_is_translated_whole_not_word_by_word() -> None:
             {"personal data", "anonymous"},
         ),
         ("제 저작물을 사용한 AI 회사를 고소할 수 있나요?", "ko", {"sue", "company"}),
+        ("AI 기본법 때문에 블로그 이미지에 워터마크를 넣어야 하나요?", "ko", {"Basic Act", "watermark"}),
     ],
 )
 def test_the_subjects_own_words_are_put_into_english(question: str, language: str, terms: set[str]) -> None:

@@ -272,5 +272,5 @@ GLOSSARY: dict[str, str] = {
     "개발자": "developers", "옵트아웃": "opt-out", "유사": "similar similarity", "게임": "game",
     "영상": "video", "오픈소스": "open source", "상표": "trademark", "특허": "patent",
     "2차적 저작물": "derivative work", "2차 저작물": "derivative work", "워터마크": "watermark",
-    "회사": "company", "기업": "company", "사용": "use", "이용": "use",
+    "회사": "company", "기업": "company", "사용": "use", "이용": "use", "기본법": "Basic Act",
 }  # fmt: skip
