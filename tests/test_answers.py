@@ -834,6 +834,32 @@ def test_an_overviews_line_on_other_places_only_falls_for_a_question_about_one_p
     assert text.index("In China") < text.index("In the United States, state publicity laws"), text
 
 
+def test_a_question_naming_nothing_is_answered_from_the_overview_across_places_before_one_case(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "Can I Sue an AI Company for Using My Copyrighted Content?" was answered from one lawsuit
+    # before the overview of training across countries
+    case = passage(
+        1,
+        "Authors sued an AI company in Ruritania for using their copyrighted books to train its model "
+        "without permission.",
+        "knowledge/case.md",
+        0,
+    )
+    case.meta["kind"] = "case"
+    overview = passage(
+        2,
+        "Whether an AI company may use copyrighted content for training without permission depends on "
+        "the country, and rightholders have sued in several of them with mixed results so far.",
+        "knowledge/overview.md",
+        0,
+    )
+    overview.meta.update(kind="overview", jurisdiction="INTL")
+    question = "Can I sue an AI company for using my copyrighted content?"
+    text, _ = extractive(question, [case, overview], local_embeddings, {}, general=True)
+    assert text.index("depends on the country") < text.index("Authors sued"), text
+
+
 def test_a_question_naming_no_place_is_answered_first_with_the_overviews_summary_across_places(
     local_embeddings: LocalEmbeddings,
 ) -> None:

@@ -457,6 +457,13 @@ def articles_on_laws(question: str, hits: Sequence[Hit]) -> frozenset[str]:
     return frozenset(out)
 
 
+# A question that names no place nor anything in particular ("Can I sue an AI company for using my
+# content?") is answered by the overviews across places before one case or one country's rule:
+# their sentences rise by this much. Real dev: facts in the answer 0.715 -> 0.730, no question lost
+# a fact (0.03: 0.720, 0.1: 0.722); citation precision on the old set 0.718 -> 0.716.
+OVERVIEW_BONUS = 0.06
+
+
 def score_sentences(
     question: str,
     hits: Sequence[Hit],
@@ -575,6 +582,8 @@ def score_sentences(
             # answer, its summary across countries is. Real dev: facts in the answer 0.726 ->
             # 0.730; applied to every question naming no place, 0.719.
             score -= PLACE_BONUS
+        if general and hits[i].meta.get("kind") == "overview":
+            score += OVERVIEW_BONUS
         out.append(Candidate(score, i, s, vector))
     out.sort(key=lambda c: c.score, reverse=True)
     return out
