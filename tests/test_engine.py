@@ -301,6 +301,31 @@ def test_a_model_version_the_sources_never_mention_is_not_answered_with_another_
     assert covered.status is Status.ANSWERED and "700 million" in covered.answer
 
 
+def test_a_tool_no_source_mentions_gets_no_other_services_terms(
+    tmp_path: Path, local_embeddings: LocalEmbeddings
+) -> None:
+    engine = engine_over(
+        tmp_path,
+        local_embeddings,
+        {
+            "name": "midjourney.md",
+            "title": "Midjourney's terms: who owns the images",
+            "published": "2025-01-01",
+            "jurisdiction": "INTL",
+            "kind": "terms",
+            "body": "## In short\n\nMidjourney's terms let paying users use the images they generate for "
+            "commercial use, and companies with more than $1 million a year in revenue need a Pro plan.\n",
+        },
+    )
+
+    unknown = engine.answer("is leonardo ai free for commercial use")
+    covered = engine.answer("is midjourney free for commercial use")
+
+    assert unknown.status is Status.NO_ANSWER and unknown.citations == []
+    assert unknown.answer.startswith("My sources don't mention leonardo")
+    assert covered.status is Status.ANSWERED and "commercial use" in covered.answer
+
+
 def test_a_question_naming_an_openai_model_finds_openais_terms(
     tmp_path: Path, local_embeddings: LocalEmbeddings
 ) -> None:

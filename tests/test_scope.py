@@ -187,6 +187,40 @@ def test_a_platform_or_place_the_sources_know_is_not_unknown(question: str) -> N
     assert unknown_names(question, {"midjourney", "google"}) == []
 
 
+@pytest.mark.parametrize(
+    ("question", "tool"),
+    [
+        ("is leonardo ai free for commercial use", "leonardo"),
+        (
+            "If I use wizardcoder to generate some code snippets in my company project, does it violate the license?",
+            "wizardcoder",
+        ),
+        ("Can I use Canva's AI-generated images in client deliverables?", "Canva"),
+    ],
+)
+def test_the_tool_a_question_on_terms_of_use_asks_about_is_named_in_any_case(
+    question: str, tool: str
+) -> None:
+    """Another service's terms are no answer for a tool the sources never mention, written in
+    lower case or not."""
+    known = {"midjourney", "images", "code", "generated"}
+    assert unknown_names(question, known, has_name=lambda n: n.lower() in known) == [tool]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can I use Midjourney to generate images for my shop?",
+        "Can I use it to generate images for my shop?",
+        "is it free for commercial use?",
+        "Can I use their AI-generated images in a game?",
+    ],
+)
+def test_a_tool_the_sources_know_or_no_tool_at_all_is_not_unknown(question: str) -> None:
+    known = {"midjourney", "images", "shop", "game"}
+    assert unknown_names(question, known, has_name=lambda n: n.lower() in known) == []
+
+
 def test_a_tool_we_know_of_that_no_source_mentions_is_named() -> None:
     """A server whose sources never speak of Sora gets no other tool's terms for it."""
     known = {"midjourney", "openai"}

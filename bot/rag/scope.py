@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from bot.core.text import tokens
+from bot.core.text import STOPWORDS, tokens
 
 REFUSALS: list[tuple[re.Pattern[str], str]] = [
     (
@@ -404,6 +404,22 @@ _PRODUCT = re.compile(
 _HYPHENATED_NAME = re.compile(r"\b[A-Z][a-z]*-[A-Z]\w*")
 
 
+# The tool a question about terms of use asks about, named in any case: "is leonardo ai free for
+# commercial use", "If I use wizardcoder to generate code ...", "Can I use Canva's AI-generated
+# images ...". A tool no source mentions is one whose terms they cannot give; answering with another
+# service's terms would mislead.
+_USED_TOOL = re.compile(
+    r"\buse\s+([\w.-]{3,40})(?:'s|’s)?\s+(?:ai\b|to\s+(?:generate|make|create|produce|write)\b"
+    r"|(?:ai-)?generated\b|outputs?\b|models?\b)"
+    r"|\bis\s+([\w.-]{3,40})(?:\s+ai)?\s+free\s+(?:for|to)\s+(?:commercial|use|sell)",
+    re.I,
+)
+_NO_TOOL = frozenset(
+    """it its this that these those them my your our their his her the any some such other own
+    an generated""".split()
+)
+
+
 # Open models whose licence changes from one version to the next: a question about a version the
 # sources never mention ("Is it legal for llama2 to fine tune ...") is not answered with another
 # version's licence. "llama 3.21b" (Llama 3.2 1B) is no version number of its own.
@@ -464,6 +480,13 @@ def unknown_names(
         name = match.group(0)
         parts = [p for p in re.split(r"[/]", name) if p]
         if all(not has_name(p) for p in parts) and name not in names:
+            names.append(name)
+    for match in () if covered else _USED_TOOL.finditer(question):
+        name = match.group(1) or match.group(2)
+        token = name.lower()
+        if token in _NO_TOOL or token in STOPWORDS or token in vocabulary or has_name(name):
+            continue
+        if name not in names:
             names.append(name)
     for word in re.findall(r"[\w-]+", question):  # a product we know of that no source mentions
         if word.lower() not in _PRODUCT_WORDS or word in names or word.lower() in vocabulary:
