@@ -35,16 +35,18 @@ TRANSLATED = ROOT / "tests" / "eval" / "translated.jsonl"
 # The real set's dev part (172 questions: 94, then 30, 24 and 24 more gathered later, with 15, 12
 # and 12 more held out), extractive, as reached when the floor was set. The questions added lowered
 # what the set reads (facts in the answer 0.730 on the first 94, 0.702 on 148, 0.679 on all 172):
-# the floor follows the set.
+# the floor follows the set. Since then an "In short" goes on to its second sentence and the
+# overviews rise for a question naming nothing (facts 0.688 -> 0.730), and the tool a question on
+# terms of use asks about is looked up in any case (declines 0.704 -> 0.759).
 REAL_FLOORS = {
-    "fact_recall_answer": 0.67,  # 0.679
+    "fact_recall_answer": 0.72,  # 0.730
     "fact_recall_context": 0.90,  # 0.919
-    "right_source_cited": 0.80,  # 0.805
-    "answer_rate": 0.97,  # 0.983
-    "decline_accuracy": 0.65,  # 0.667
-    "decline_precision": 0.90,  # 0.947
+    "right_source_cited": 0.80,  # 0.814
+    "answer_rate": 0.97,  # 0.992
+    "decline_accuracy": 0.74,  # 0.759
+    "decline_precision": 0.90,  # 0.976
     "citation_validity": 1.0,
-    "citation_precision": 0.48,  # 0.488
+    "citation_precision": 0.49,  # 0.499
 }
 # The older set: answers now quote up to seven sentences from more files (and lean less on the
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
@@ -63,7 +65,7 @@ OWN_FLOORS = {
 # source 0.375 -> 0.667 and key facts 0.403 -> 0.535; the English originals reach 0.833 and 0.712.
 TRANSLATED_FLOORS = {
     "right_source_cited": 0.62,  # 0.667
-    "fact_recall_answer": 0.50,  # 0.535
+    "fact_recall_answer": 0.52,  # 0.535
     "citation_validity": 1.0,
 }
 
