@@ -24,7 +24,7 @@ from bot.core.types import Status
 from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
-from bot.rag.engine import Engine
+from bot.rag.engine import UNREPORTED_TEXT, Engine
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
@@ -182,3 +182,14 @@ def test_a_question_naming_no_place_opens_with_the_overviews_summary_across_plac
     assert answer.status is Status.ANSWERED
     first = answer.answer.split(" [1]")[0]
     assert "depends on the country" in first, answer.answer
+
+
+def test_a_settlement_the_sources_do_not_report_gets_where_that_partys_own_case_stands(
+    knowledge_engine: Engine,
+) -> None:
+    # it got "the latest they have" from the Anthropic settlement and a 2019 Chinese damages award,
+    # the passages nearest "pay to settle", not from the studios' case against Midjourney
+    result = knowledge_engine.answer("How much did Midjourney pay to settle?")
+    assert result.status is Status.NO_ANSWER
+    assert result.answer.startswith(UNREPORTED_TEXT)
+    assert [c.source for c in result.citations] == ["knowledge/us-disney-universal-warner-v-midjourney.md"]

@@ -33,7 +33,7 @@ from bot.jurisdictions import in_sentence, jurisdictions_in, normalise, with_eu
 from bot.knowledge.scopes import Scope
 from bot.rag import answer as answering
 from bot.rag import asking, news, scope
-from bot.rag.retriever import Corpus, Hit, HybridRetriever, name_tokens
+from bot.rag.retriever import Corpus, Hit, HybridRetriever, name_tokens, title_parties
 
 log = logging.getLogger(__name__)
 
@@ -443,6 +443,7 @@ class Engine:
             # judged on the whole of the best articles, not only the passages that came up; where
             # the matter stands is the answer when the sources do not report the event
             stands = strong if status else self._with_status(retriever, strong)
+            stands = [*self._cases_of(retriever, text, stands), *stands]
             articles = self._articles(retriever, stands, 2)
             about = answering.unreported_event(asked.ask, articles)
             if about is not None:
@@ -462,6 +463,32 @@ class Engine:
             return []
         named = parties_named(text, retriever.corpus())
         return [h for h in hits if named & set(tokens(str(h.meta.get("title", ""))))]
+
+    def _cases_of(self, retriever: HybridRetriever, text: str, hits: list[Hit]) -> list[Hit]:
+        """For a question about an event naming a name of the case articles' titles that no
+        passage's title holds ("How much did Midjourney pay to settle?" brought the Anthropic
+        settlement and a Chinese damages award), the passages of a case article titled with it (one
+        where it is a party first), its Status section first: where that matter stands is "the
+        latest they have"."""
+        corpus = retriever.corpus()
+        named = {t for t in name_tokens(text) & corpus.title_names if not jurisdictions_in(t.title())}
+        if not named or any(named & set(tokens(str(h.meta.get("title", "")))) for h in hits):
+            return []
+        titles = {
+            source: str(corpus.metas[chunks[0]].get("title", ""))
+            for source, chunks in corpus.by_source.items()
+            if chunks and corpus.metas[chunks[0]].get("kind") == "case"
+        }
+        titled = [source for source, title in titles.items() if named & set(tokens(title))]
+        if not titled:
+            return []
+        # a party to the case before an article whose title merely mentions the name
+        titled.sort(key=lambda source: not named & title_parties(titles[source]))
+        passages = retriever.section(titled[0])
+        for hit in passages:
+            hit.dense, hit.asked = hits[0].dense if hits else 0.0, 0.0
+        status = [h for h in passages if answering.STATUS_HEADING.search(str(h.meta.get("headings", "")))]
+        return [*status, *(h for h in passages if h not in status)]
 
     def _sentence_hits(self, query: str, hits: list[Hit]) -> list[Hit]:
         """The passages not far from the question, when one of them has a sentence within

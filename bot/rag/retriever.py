@@ -449,6 +449,12 @@ def _build(corpus: Corpus) -> None:
 _WORD_RUN = re.compile(r"[A-Za-z][a-z]*")
 
 
+def title_parties(title: str) -> set[str]:
+    """The words of the parties a case title names ("Disney Enterprises v. Midjourney": disney,
+    enterprises, midjourney), lower-cased."""
+    return {t for match in _PARTIES.finditer(title) for side in match.groups() for t in tokens(side)}
+
+
 def _union(parts: list[Corpus]) -> Corpus:
     """Several collections searched as one: the shared base and a server's own sources."""
     union = Corpus(parts[0].collection, parts[0].generation)
