@@ -380,6 +380,39 @@ def test_did_someone_win_is_answered_first_with_what_the_court_decided(
     assert cites[0].quote == ruling.body, text
 
 
+def test_did_someone_win_opens_with_how_the_case_came_out_in_the_end_not_an_earlier_ruling(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "did cox win or nah" opened with the Fourth Circuit of 2024, though the Supreme Court of 2026
+    # ruled for Cox
+    short = passage(
+        1,
+        "No: on 25 March 2026 the Supreme Court of Ruritania held in Coxon v. Melody Records that an "
+        "internet provider is not liable merely because it knows some users infringe.",
+        "knowledge/coxon.md",
+        0,
+    )
+    short.meta["headings"] = "In short"
+    earlier = passage(
+        2,
+        "On 20 February 2024 the Court of Appeals vacated the award against Coxon, reversed the "
+        "verdict for Melody Records in part and upheld the rest, and sent the case back.",
+        "knowledge/coxon.md",
+        600,
+    )
+    earlier.meta["headings"] = "What happened"
+    text, cites = extractive(
+        "did coxon win or nah",
+        [earlier, short],
+        local_embeddings,
+        {},
+        cases=frozenset({"knowledge/coxon.md"}),
+    )
+    assert cites[0].quote in short.body, text
+    assert text.index("On 25 March 2026 the Supreme Court") < text.index("On 20 February 2024"), text
+    assert "No:" not in text  # it answers whether a provider is liable, not whether Coxon won
+
+
 def test_a_sentence_that_says_again_what_an_earlier_one_said_is_left_out(
     local_embeddings: LocalEmbeddings,
 ) -> None:

@@ -546,6 +546,10 @@ def score_sentences(
             score += LAW_BONUS
         if outcome_ask and _DECIDED.search(s.text) and (not cases or hits[i].source in cases):
             score += OUTCOME_BONUS
+            # the case's own "In short" says how it came out in the end ("did cox win?" opened
+            # with the Fourth Circuit of 2024, not the Supreme Court of 2026)
+            if hits[i].source in cases and LEAD_HEADING.search(heading) and s.start == first_of[i]:
+                score += SAME_BONUS
         text = plain(s.text)
         if _leans_back(text):
             score -= 0.08
