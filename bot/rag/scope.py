@@ -461,7 +461,8 @@ def unknown_names(
     capitals before "model" ("NLLB model"). Products, files
     and sites ("PixArt", "moshi/personaplex", "Sci-Hub", and the tools we know by name, such as
     "Sora") must appear in the sources, punctuation aside; hyphenated site names only in a
-    question in English (`english`)."""
+    question in English (`english`). So must the tool a question about terms of use asks about,
+    in any case ("is leonardo ai free for commercial use", "use wizardcoder to generate")."""
     names = [m.group(1) for m in _NAMED_LAW.finditer(question) if not has_phrase(m.group(1))]
     for pattern in _NAMED:
         for match in pattern.finditer(question):
