@@ -320,10 +320,16 @@ def test_a_tool_no_source_mentions_gets_no_other_services_terms(
 
     unknown = engine.answer("is leonardo ai free for commercial use")
     covered = engine.answer("is midjourney free for commercial use")
+    # named before the last question, which asks about its licence
+    earlier = engine.answer(
+        "Can we use NLLB model output to train a model? I understand the model license is non-commercial. "
+        "Can we release it under Apache 2.0 for commercial use?"
+    )
 
     assert unknown.status is Status.NO_ANSWER and unknown.citations == []
     assert unknown.answer.startswith("My sources don't mention leonardo")
     assert covered.status is Status.ANSWERED and "commercial use" in covered.answer
+    assert earlier.status is Status.NO_ANSWER and earlier.answer.startswith("My sources don't mention NLLB")
 
 
 def test_a_question_naming_an_openai_model_finds_openais_terms(

@@ -256,6 +256,11 @@ def test_sites_named_with_a_hyphen_that_no_source_mentions_are_named() -> None:
     assert unknown_names("Can I use Self-Instruct methods with ChatGPT?", set(), has_name=has_name) == []
     # German writes its compounds so
     assert unknown_names("Sind KI-Bilder geschützt?", set(), has_name=has_name, english=False) == []
+    # a licence's name, not a site: "By-NC" of "CC-By-NC" is no name of its own
+    assert (
+        unknown_names("The weights are licensed under CC-By-NC. Can I sell them?", set(), has_name=has_name)
+        == []
+    )
 
 
 @pytest.mark.parametrize(

@@ -408,8 +408,11 @@ class Engine:
             strong = self._sentence_hits(asked.query, hits)
         if strong:  # the question is answerable: passages that share its words come along
             strong = [h for h in hits if h in strong or supporting(h)]
+        # a question about terms of use is about the model or tool it names anywhere ("Can we use
+        # NLLB model output ...? I understand the model license is ..."), not only in its last ask
+        named_in = text if scope.asks_about_terms(asked.ask) else asked.ask
         unknown = scope.unknown_names(
-            asked.ask, corpus.idf, corpus.has_phrase, corpus.has_name, english=asked.language == "en"
+            named_in, corpus.idf, corpus.has_phrase, corpus.has_name, english=asked.language == "en"
         )
         asked_places = sorted(named - {"INTL"})  # all of them places the sources say nothing of
         unheard = bool(asked_places) and not any(corpus.speaks_of(code) for code in asked_places)

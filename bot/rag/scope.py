@@ -254,6 +254,11 @@ def names_something(question: str) -> bool:
     return False
 
 
+def asks_about_terms(question: str) -> bool:
+    """Whether the question asks about a licence, commercial use or terms of use."""
+    return bool(_TERMS_ASK.search(question))
+
+
 def uncovered(question: str) -> str | None:
     """The message for a question about a neighbouring subject the sources do not cover, or
     about the licence of something it does not name."""
@@ -401,7 +406,7 @@ _PRODUCT = re.compile(
 # Sites and tools named as hyphenated proper names: "Z-Library", "Sci-Hub". Only in English (German
 # writes its compounds so: "KI-Bilder"), and only when the question names no product the sources
 # speak of: "Self-Instruct methods with ChatGPT" asks about ChatGPT's terms.
-_HYPHENATED_NAME = re.compile(r"\b[A-Z][a-z]*-[A-Z]\w*")
+_HYPHENATED_NAME = re.compile(r"(?<![\w-])[A-Z][a-z]*-[A-Z]\w*")  # not "By-NC" of "CC-By-NC"
 
 
 # The tool a question about terms of use asks about, named in any case: "is leonardo ai free for
