@@ -37,13 +37,14 @@ TRANSLATED = ROOT / "tests" / "eval" / "translated.jsonl"
 # what the set reads (facts in the answer 0.730 on the first 94, 0.702 on 148, 0.679 on all 172):
 # the floor follows the set. Since then an "In short" goes on to its second sentence and the
 # overviews rise for a question naming nothing (facts 0.688 -> 0.730), and the tool a question on
-# terms of use asks about is looked up in any case (declines 0.704 -> 0.759).
+# terms of use asks about is looked up in any case, anywhere in a question on terms (declines
+# 0.704 -> 0.778).
 REAL_FLOORS = {
     "fact_recall_answer": 0.72,  # 0.730
     "fact_recall_context": 0.90,  # 0.919
     "right_source_cited": 0.80,  # 0.814
     "answer_rate": 0.97,  # 0.992
-    "decline_accuracy": 0.74,  # 0.759
+    "decline_accuracy": 0.75,  # 0.778
     "decline_precision": 0.90,  # 0.976
     "citation_validity": 1.0,
     "citation_precision": 0.49,  # 0.499
