@@ -645,9 +645,10 @@ def extractive(
         seen.append(words)
         said.append(candidate.vector)
         count += 1
-    quotable = {(c.hit, c.sentence.end) for c in scored}
+    # where each quotable sentence ranks (what the ordering below goes by)
+    order = {(c.hit, c.sentence.end): n for n, c in enumerate(scored)}
     for i, picked in chosen.items():  # an "In short" quoted from its start goes on to its second
-        picked += [t for t in _lead_on(picked, hits[i]) if (i, t.end) in quotable]
+        picked += [t for t in _lead_on(picked, hits[i]) if (i, t.end) in order]
     for i, picked in chosen.items():  # a list item that is no sentence comes with its lead-in
         picked += [lead for lead in _lead_ins(picked, hits[i]) if lead not in picked]
     for i, picked in chosen.items():  # "Yes:" stays only where it answers this question
@@ -677,7 +678,6 @@ def extractive(
     # the sentence that scored best leads: a file's passages, and a passage's quotes, in the
     # order of their best sentence ("Midjourney grants ownership only 'to the extent possible'"
     # before the terms' exceptions for upscales, which come earlier in the article)
-    order = {(c.hit, c.sentence.end): n for n, c in enumerate(scored)}
     rank = {i: min(order[(i, s.end)] for s in picked) for i, picked in chosen.items()}
     passages = sorted(chosen, key=lambda i: (files.index(hits[i].source), rank[i]))
     parts: list[str] = []

@@ -467,7 +467,8 @@ class Engine:
         named = parties_named(text, retriever.corpus())
         return [h for h in hits if named & set(tokens(str(h.meta.get("title", ""))))]
 
-    def _cases_of(self, retriever: HybridRetriever, text: str, hits: list[Hit]) -> list[Hit]:
+    @staticmethod
+    def _cases_of(retriever: HybridRetriever, text: str, hits: list[Hit]) -> list[Hit]:
         """For a question about an event naming a name of the case articles' titles that no
         passage's title holds ("How much did Midjourney pay to settle?" brought the Anthropic
         settlement and a Chinese damages award), the passages of a case article titled with it (one

@@ -419,10 +419,6 @@ _USED_TOOL = re.compile(
     r"|\bis\s+([\w.-]{3,40})(?:\s+ai)?\s+free\s+(?:for|to)\s+(?:commercial|use|sell)",
     re.I,
 )
-_NO_TOOL = frozenset(
-    """it its this that these those them my your our their his her the any some such other own
-    an generated""".split()
-)
 
 
 # Open models whose licence changes from one version to the next: a question about a version the
@@ -489,8 +485,9 @@ def unknown_names(
             names.append(name)
     for match in () if covered else _USED_TOOL.finditer(question):
         name = match.group(1) or match.group(2)
-        token = name.lower()
-        if token in _NO_TOOL or token in STOPWORDS or token in vocabulary or has_name(name):
+        word = name.lower()
+        # "use it to generate", "use their AI-generated images", "use generated outputs"
+        if word in STOPWORDS or word == "generated" or word in vocabulary or has_name(name):
             continue
         if name not in names:
             names.append(name)
