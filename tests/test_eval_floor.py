@@ -64,9 +64,12 @@ OWN_FLOORS = {
 
 # The translated set (24), as reached when the subject's vocabulary was put into English: right
 # source 0.375 -> 0.667 and key facts 0.403 -> 0.535; the English originals reach 0.833 and 0.712.
+# Since a question in Chinese, Japanese or Korean that nothing came near is searched again by its
+# English key terms: answered 0.875 -> 0.958, right source 0.708, key facts 0.590.
 TRANSLATED_FLOORS = {
-    "right_source_cited": 0.62,  # 0.667
-    "fact_recall_answer": 0.52,  # 0.535
+    "answer_rate": 0.95,  # 0.958
+    "right_source_cited": 0.66,  # 0.708
+    "fact_recall_answer": 0.55,  # 0.590
     "citation_validity": 1.0,
 }
 
@@ -171,6 +174,16 @@ def test_a_passage_that_matches_the_questions_words_joins_the_answer_below_the_f
     answer = knowledge_engine.answer("In 2025 is it still unclear whether model weights are a derived work?")
     assert answer.status is Status.ANSWERED
     assert "knowledge/uk-getty-v-stability-ai-2025.md" in {c.source for c in answer.citations}
+
+
+def test_a_short_question_in_chinese_that_nothing_came_near_is_searched_by_its_english_terms(
+    knowledge_engine: Engine,
+) -> None:
+    # "Are model weights a derivative work?": MiniLM reads the Chinese as noise, so no passage
+    # cleared the floor and the bot said it couldn't find this
+    answer = knowledge_engine.answer("模型权重算衍生作品吗？")
+    assert answer.status is Status.ANSWERED, answer.answer
+    assert any("weights" in c.quote for c in answer.citations), answer.answer
 
 
 def test_a_question_naming_no_place_opens_with_the_overviews_summary_across_places(

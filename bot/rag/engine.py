@@ -365,14 +365,26 @@ class Engine:
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
         leaning = frozenset() if named else frozenset(with_eu(implied_places(asked.language)))
         retriever = self.retriever_for(guild)
+        boost = with_eu(named) or set(leaning) or None
         try:
             hits = retriever.search(
                 query,
                 k=PASSAGES,
                 jurisdiction=jurisdiction,
-                boost=with_eu(named) or set(leaning) or None,
+                boost=boost,
                 context=None if history or rewritten else text,
             )
+            if (
+                asked.language in CJK_LANGUAGES
+                and len(asked.english_terms) >= 2
+                and not (history or rewritten)
+                and not any(self._relevant(h, asked.language) for h in hits)
+            ):  # MiniLM reads English only: nothing came near "模型权重算衍生作品吗？", so it is
+                # searched again by its English key terms alone ("derivative work weights model")
+                terms = " ".join(asked.english_terms)
+                hits = retriever.search(
+                    terms, k=PASSAGES, jurisdiction=jurisdiction, boost=boost, context=query
+                )
         except EngineError:
             raise
         except Exception as error:
