@@ -293,3 +293,24 @@ def test_the_maker_of_an_openai_model_named_goes_into_the_query_once() -> None:
     assert read("Who owns what I make with DALL-E 3?").makers == ["OpenAI ChatGPT"]
     assert read("Does OpenAI own what GPT-4o writes?").makers == []  # named already
     assert read("Can I sell Midjourney images?").makers == []
+
+
+@pytest.mark.parametrize(
+    ("question", "ask"),
+    [
+        ("can i copywrite my ai art", "can i copyright my ai art"),
+        ("Is AI art copywritable?", "Is AI art copyrightable?"),
+        ("is this image copywritten", "is this image copyrighted"),
+        ("Can I use SDXL for commerical use?", "Can I use SDXL for commercial use?"),
+        ("Does the liscense allow it?", "Does the license allow it?"),
+    ],
+)
+def test_the_subjects_words_misspelt_are_put_right_in_the_ask(question: str, ask: str) -> None:
+    asked = read(question)
+    assert asked.ask == ask
+    assert asked.text == question  # what the user sees echoed stays as asked
+
+
+@pytest.mark.parametrize("question", ["Will AI replace copywriters?", "Is copywriting with AI allowed?"])
+def test_words_that_only_look_misspelt_stay(question: str) -> None:
+    assert read(question).ask == question

@@ -683,3 +683,11 @@ def test_a_claim_that_restates_its_passage_is_kept_and_an_unsupported_one_beside
     assert [c.source for c in result.citations] == ["knowledge/cn-li-v-liu.md"]
     assert "Beijing Internet Court" in result.citations[0].quote
     assert QuoteChecker(kb)(result.citations[0])
+
+
+def test_a_misspelt_copyright_finds_what_copyright_finds(extractive: Engine) -> None:
+    # "copywrite" matched no passage's words, so the answer followed "my ai art" alone
+    misspelt = extractive.answer("can i copywrite my ai art?")
+    spelt = extractive.answer("can i copyright my ai art?")
+    assert misspelt.status is Status.ANSWERED
+    assert [c.source for c in misspelt.citations] == [c.source for c in spelt.citations]

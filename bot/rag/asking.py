@@ -34,6 +34,16 @@ _LINK = re.compile(r"\[([^\]\[\n]{0,300})\]\((?:[^()\s\[\]]{0,2000})\)")
 _URL = re.compile(r"<?https?://[^\s>]{1,2000}>?")
 _MENTION = re.compile(r"<@[!&]?\d{1,25}>|@\w{1,40}")
 _QUESTION_END = re.compile(r"[?？]\s*$")
+# The subject's words as people misspell them ("can i copywrite my ai art?", "for commerical
+# use"), put right in the ask so that retrieval matches them; the question shown stays as asked.
+_MISSPELT = [
+    (re.compile(r"\bcopy(?:wr[iy]|ri)te?(s?)\b", re.I), r"copyright\1"),
+    (re.compile(r"\bcopy(?:wr[iy]|ri)t(?:ed|ten)\b", re.I), "copyrighted"),
+    (re.compile(r"\bcopy(?:wr[iy]|ri)t(?:e)?[ai]ble\b", re.I), "copyrightable"),
+    (re.compile(r"\bcopywright(s?)\b", re.I), r"copyright\1"),
+    (re.compile(r"\b(?:commerical|commericial|commersial|commerial)(ly)?\b", re.I), r"commercial\1"),
+    (re.compile(r"\bli(?:sc?|cs)[ea]n[cs]e(s|d)?\b", re.I), r"license\1"),
+]
 # Words that open a follow-up which needs the sentence before it ("And what about the UK?").
 _LEANS_BACK = re.compile(
     r"^\W*(and|but|so|or|what about|how about|then|also|why|is that|does that|is it|however|nevertheless"
@@ -176,6 +186,9 @@ def read(question: str) -> Ask:
             " ".join([*quoted, ask]).split()
         )  # "> meaningful human authorship / How is this defined?"
     language = language_of(text)
+    if language == "en":
+        for wrong, right in _MISSPELT:
+            ask = wrong.sub(right, ask)
     english = english_terms(text) if language != "en" else []
     return Ask(
         text=text,
