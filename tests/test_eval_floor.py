@@ -186,6 +186,17 @@ def test_a_short_question_in_chinese_that_nothing_came_near_is_searched_by_its_e
     assert any("weights" in c.quote for c in answer.citations), answer.answer
 
 
+def test_what_something_is_opens_with_the_short_answer_of_the_article_on_it(knowledge_engine: Engine) -> None:
+    # it opened with a hearing of January 2026, whose sentence names "the Anthropic settlement"
+    # word for word, not with what the settlement is
+    answer = knowledge_engine.answer("whats the deal with the anthropic settlement")
+    first = answer.answer.split(" [1]")[0]
+    assert "$1.5 billion" in first, answer.answer
+    # asked where it stands, the answer still opens with the latest
+    latest = knowledge_engine.answer("what's the latest on the anthropic settlement?")
+    assert "$1.5 billion" not in latest.answer.split(" [1]")[0], latest.answer
+
+
 def test_a_question_naming_no_place_opens_with_the_overviews_summary_across_places(
     knowledge_engine: Engine,
 ) -> None:

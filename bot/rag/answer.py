@@ -204,6 +204,9 @@ PLACE_BONUS = 0.05
 PLACE_GAP = 0.15
 # "did Getty win?": a sentence saying what a court decided rises by this much
 OUTCOME_BONUS = 0.08
+# A question asking what something is, this short or shorter in words that count ("whats the deal
+# with the anthropic settlement" has 4), opens with the "In short" of the article on it.
+WHAT_IS_TOKENS = 8
 # The verdict that opens an article's short answer ("Yes:", "No, not in the US:", "Partly
 # settled:") answers the question the article was written for. Quoted for another question it
 # reads as the answer to that one ("Is my comment protected? -- No for prompts alone: ..."), so
@@ -412,6 +415,20 @@ def closest_sentences(question: str, hits: Sequence[Hit], embeddings: Embeddings
 # rises by this much (real dev: the regulator's grounds came in, facts in the answer 0.688 -> 0.696;
 # 0.1 gave the same)
 REASON_BONUS = 0.05
+# "what's the deal with the anthropic settlement", "tell me about Thaler": what a thing is, which
+# the article written on it says in its "In short" before any detail (the answer opened with a
+# hearing of January 2026 because it names "the Anthropic settlement" word for word)
+_WHAT_IS_ASK = re.compile(
+    r"^\W*(what'?s|whats|what (is|are|was|were)|tell me (more )?about|explain|what happened (in|with|to)"
+    r"|what'?s (the deal|up|going on) with|what'?s the story (with|of)|who (is|are|was))\b",
+    re.I,
+)
+# ... unless it asks where the thing stands now ("what's the latest on Thaler?")
+_STANDING_ASK = re.compile(
+    r"\b(over|pending|ongoing|still|latest|updates?|status|now|currently|current|news|final|finished"
+    r"|ended|resolved)\b",
+    re.I,
+)
 _WHY_ASK = re.compile(r"\bwhy\b|\bhow (is|can|could) (that|this|it) (be )?(legal|allowed|ok|okay)\b", re.I)
 _REASON = re.compile(
     r"\b(because|due to|on the grounds|grounds|reasons?|in order to|so that"
@@ -505,6 +522,13 @@ def score_sentences(
     # "did Getty win?", "what did the court decide?": what a court decided
     outcome_ask = bool(_OUTCOME_ASK.search(question) or _HOLDING_ASK.search(question))
     why_ask = bool(_WHY_ASK.search(question))
+    # "what is the X settlement?" asks what it is, not where it stands
+    what_ask = (
+        bool(_WHAT_IS_ASK.search(question))
+        and len(tokens(question)) <= WHAT_IS_TOKENS
+        and not (outcome_ask or _STANDING_ASK.search(question))
+    )
+    status_ask = status_ask and not what_ask
     process_ask = bool(_ASKS_PROCESS.search(question))
     others_ask = bool(_OTHERS_TAKE.search(question))
     kinds = work_kinds(question)
@@ -534,10 +558,10 @@ def score_sentences(
         heading = str(hits[i].meta.get("headings", ""))
         if LEAD_HEADING.search(heading):
             score += 0.06 if s.start == first_of[i] else 0.03
-            if (
-                s.start == first_of[i]
-                and written_for(hits[i])
-                and verdict_answers(question, s)  # not "Yes: you own them" to "can someone take it?"
+            if s.start == first_of[i] and (
+                # not "Yes: you own them" to "can someone take it?"
+                (written_for(hits[i]) and verdict_answers(question, s))
+                or (what_ask and (hits[i].own or place_of[hits[i].source] == 0))
             ):
                 score += SAME_BONUS
         if status_ask and STATUS_HEADING.search(heading):
