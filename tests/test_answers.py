@@ -413,6 +413,34 @@ def test_did_someone_win_opens_with_how_the_case_came_out_in_the_end_not_an_earl
     assert "No:" not in text  # it answers whether a provider is liable, not whether Coxon won
 
 
+def test_a_consultations_question_is_not_quoted_as_the_answer_to_that_question(
+    local_embeddings: LocalEmbeddings,
+) -> None:
+    # "wem gehört dieses Bild?" opened with the Canadian consultation's list of topics: "Authorship
+    # and ownership of AI-generated content: whether works made with or by AI should be protected"
+    topics = passage(
+        1,
+        "2. **Authorship and ownership of AI-generated images:** whether images made with or by AI "
+        "should be protected, and who should own them.",
+        "knowledge/consultation.md",
+        0,
+    )
+    rule = passage(
+        2,
+        "In Ruritania, an image made by AI with no human creative choices is not protected, and "
+        "nobody owns it.",
+        "knowledge/rule.md",
+        0,
+    )
+    text, cites = extractive("Who owns an AI-generated image?", [topics, rule], local_embeddings, {})
+    assert cites[0].source == "knowledge/rule.md", text
+    # asked what the consultation asks, its list of questions is the answer
+    text, cites = extractive(
+        "What questions does the consultation ask about AI images?", [topics, rule], local_embeddings, {}
+    )
+    assert cites[0].source == "knowledge/consultation.md", text
+
+
 def test_a_sentence_that_says_again_what_an_earlier_one_said_is_left_out(
     local_embeddings: LocalEmbeddings,
 ) -> None:

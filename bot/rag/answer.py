@@ -447,6 +447,17 @@ _PROCESS = re.compile(
     re.I,
 )
 _ASKS_PROCESS = re.compile(r"\bhow many\b|\bconsult\w*|\bpublic comments?\b|\bsubmissions?\b", re.I)
+# A list item that states a question a consultation or a referral asks ("Authorship and ownership
+# of AI-generated content: whether works made with or by AI should be protected, and who should
+# own them"): it restates the asker's question and answers nothing, unless what was asked is the
+# question ("what does the consultation ask?", "which questions were referred?").
+_OPEN_QUESTION = re.compile(r"^[A-Z][^:.]{0,80}: (whether|how to decide whether)\b")
+_ASKS_QUESTIONS = re.compile(
+    r"\b(consult\w*|referr\w*|refer|questions?|asks?|asking|topics?|issues?)\b", re.I
+)
+# Real dev: facts in the answer 0.730 -> 0.738 (rd-019 no longer opens with the Canadian
+# consultation's topics; 0.1 gave 0.732), no question lost a fact.
+OPEN_QUESTION_PENALTY = 0.2
 
 
 # "Does the EU AI Act ban AI art?" names a law that an article's title names: that article's
@@ -530,6 +541,7 @@ def score_sentences(
     )
     status_ask = status_ask and not what_ask
     process_ask = bool(_ASKS_PROCESS.search(question))
+    questions_ask = bool(_ASKS_QUESTIONS.search(question))
     others_ask = bool(_OTHERS_TAKE.search(question))
     kinds = work_kinds(question)
     # the passages of the article written for the question rank where its first one does
@@ -577,6 +589,8 @@ def score_sentences(
         text = plain(s.text)
         if _leans_back(text):
             score -= 0.08
+        if not questions_ask and _OPEN_QUESTION.search(text):
+            score -= OPEN_QUESTION_PENALTY
         if why_ask and _REASON.search(text):
             score += REASON_BONUS
         if others_ask and _OTHERS_COPY.search(text):
