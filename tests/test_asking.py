@@ -152,6 +152,9 @@ def test_links_and_mentions_are_not_part_of_the_ask() -> None:
         ("AI生成的图片有版权吗？", "zh", {"copyright", "image", "generated"}),
         ("AIで生成した画像に著作権はありますか？", "ja", {"copyright", "image", "generated"}),
         ("AI로 생성한 이미지에 저작권이 있나요?", "ko", {"copyright", "image", "generated"}),
+        # telling an AI image from a real one is a question of labelling
+        ("Wie soll man erkennen, ob ein Bild echt ist?", "de", {"image", "recognise detect labelling"}),
+        ("如何识别AI生成的图片？", "zh", {"detect labelling", "image", "generated"}),
     ],
 )
 def test_questions_in_other_languages_are_recognised_with_english_terms(

@@ -113,7 +113,9 @@ GLOSSARY: dict[str, str] = {
     "entscheidung": "decision ruling", "berufung": "appeal", "sammelklage": "class action",
     "musiker": "musicians", "lieder": "songs", "verkauf": "sale sell",
     "vergütung": "remuneration compensation", "entschädigung": "compensation", "unternehmen": "company",
-    "nutzer": "users", "urheberrechte": "copyright",
+    "nutzer": "users", "urheberrechte": "copyright", "erkennen": "recognise detect labelling",
+    "erkennbar": "recognisable labelled", "echt": "real authentic", "geschaffen": "created",
+    "unterscheiden": "distinguish detect",
     # French
     "interdit": "ban banned", "supprimer": "delete remove", "suppression": "deletion removal",
     "effacer": "erase delete", "données personnelles": "personal data", "vie privée": "privacy",
@@ -137,7 +139,8 @@ GLOSSARY: dict[str, str] = {
     "moissonnage": "scraping", "récupérées": "scraped", "fins commerciales": "commercial purposes",
     "vidéos": "videos", "vidéo": "video", "plagiat": "plagiarism", "enfreindre": "infringe",
     "entreprise": "company", "entreprises": "companies", "utilisateurs": "users",
-    "droits d'auteur": "copyright",
+    "droits d'auteur": "copyright", "reconnaître": "recognise detect labelling",
+    "détecter": "detect labelling", "distinguer": "distinguish detect",
     # Spanish
     "propiedad intelectual": "intellectual property", "prohibió": "banned", "prohibir": "ban",
     "prohibido": "banned", "borrar": "delete", "eliminar": "remove delete",
@@ -165,6 +168,8 @@ GLOSSARY: dict[str, str] = {
     "respetar": "obey comply", "cumplir": "comply", "escribo": "write", "escribir": "write",
     "inscribir": "register", "plagio": "plagiarism", "infringir": "infringe", "vídeos": "videos",
     "empresa": "company", "empresas": "companies", "usuarios": "users",
+    "reconocer": "recognise detect labelling", "detectar": "detect labelling",
+    "distinguir": "distinguish detect",
     # Portuguese
     "direitos autorais": "copyright", "direito autoral": "copyright", "proibiu": "banned",
     "proibir": "ban", "apagar": "delete", "excluir": "delete remove", "remover": "remove",
@@ -231,7 +236,8 @@ GLOSSARY: dict[str, str] = {
     "商标": "trademark", "专利": "patent", "衍生作品": "derivative work", "演绎作品": "derivative work",
     "抄袭": "plagiarism copying", "复制": "copy reproduce", "複製": "copy reproduce",
     "相似": "similar similarity", "水印": "watermark", "注册": "register", "公司": "company",
-    "企业": "company", "用户": "users", "吉卜力": "Ghibli", "迪士尼": "Disney",
+    "企业": "company", "用户": "users", "吉卜力": "Ghibli", "迪士尼": "Disney", "识别": "detect labelling",
+    "辨别": "distinguish detect",
     # Japanese
     "削除": "delete remove", "個人データ": "personal data", "個人情報": "personal data",
     "匿名": "anonymous", "プライバシー": "privacy", "モデル": "model", "重み": "weights",
@@ -252,7 +258,7 @@ GLOSSARY: dict[str, str] = {
     "声優": "voice actor", "ゲーム": "game", "動画": "video", "オープンソース": "open source",
     "ライセンス": "licence", "商標": "trademark", "特許": "patent", "二次的著作物": "derivative work",
     "翻案": "adaptation derivative", "企業": "company", "会社": "company", "ユーザー": "users",
-    "ジブリ": "Ghibli", "ディズニー": "Disney",
+    "ジブリ": "Ghibli", "ディズニー": "Disney", "見分け": "distinguish detect", "判別": "detect labelling",
     # Korean
     "금지": "ban banned", "차단": "blocked ban", "삭제": "delete remove", "개인정보": "personal data",
     "개인 데이터": "personal data", "익명": "anonymous", "프라이버시": "privacy", "모델": "model",
@@ -273,4 +279,5 @@ GLOSSARY: dict[str, str] = {
     "영상": "video", "오픈소스": "open source", "상표": "trademark", "특허": "patent",
     "2차적 저작물": "derivative work", "2차 저작물": "derivative work", "워터마크": "watermark",
     "회사": "company", "기업": "company", "사용": "use", "이용": "use", "기본법": "Basic Act",
+    "구별": "distinguish detect", "판별": "detect labelling",
 }  # fmt: skip
