@@ -38,10 +38,11 @@ TRANSLATED = ROOT / "tests" / "eval" / "translated.jsonl"
 # the floor follows the set. Since then an "In short" goes on to its second sentence and the
 # overviews rise for a question naming nothing (facts 0.688 -> 0.730), and the tool a question on
 # terms of use asks about is looked up in any case, anywhere in a question on terms (declines
-# 0.704 -> 0.778).
+# 0.704 -> 0.778). Then a consultation's list of questions is no longer quoted as an answer and
+# the glossary reads detection in seven languages (facts 0.730 -> 0.740, in the context 0.923).
 REAL_FLOORS = {
-    "fact_recall_answer": 0.72,  # 0.730
-    "fact_recall_context": 0.90,  # 0.919
+    "fact_recall_answer": 0.73,  # 0.740
+    "fact_recall_context": 0.91,  # 0.923
     "right_source_cited": 0.80,  # 0.814
     "answer_rate": 0.97,  # 0.992
     "decline_accuracy": 0.75,  # 0.778
