@@ -317,3 +317,9 @@ def test_the_subjects_words_misspelt_are_put_right_in_the_ask(question: str, ask
 @pytest.mark.parametrize("question", ["Will AI replace copywriters?", "Is copywriting with AI allowed?"])
 def test_words_that_only_look_misspelt_stay(question: str) -> None:
     assert read(question).ask == question
+
+
+def test_a_forums_tag_before_a_title_is_no_part_of_the_ask() -> None:
+    # "[PubQ]" was looked up as a name the sources never mention
+    asked = read("[PubQ] Are there red flags in publishers' AI clauses?")
+    assert asked.ask == "Are there red flags in publishers' AI clauses?"

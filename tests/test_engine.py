@@ -294,11 +294,15 @@ def test_a_model_version_the_sources_never_mention_is_not_answered_with_another_
     older = engine.answer("Can I use Llama 2 commercially? My company is small.")
     ending = engine.answer("Is fine-tuning allowed under the licence for Llama 2.")
     covered = engine.answer("Can I use Llama 3.1 commercially?")
+    # asked about together, one of them covered: "we are bound by the Additional Commercial Terms
+    # of llama2/3" got "My sources don't mention Llama 2"
+    both = engine.answer("Under the licence of llama2/3, can our company use it commercially?")
 
     assert older.status is Status.NO_ANSWER and older.citations == []
     assert older.answer.startswith("My sources don't mention Llama 2")
     assert ending.status is Status.NO_ANSWER  # a version at the end of a sentence
     assert covered.status is Status.ANSWERED and "700 million" in covered.answer
+    assert both.status is Status.ANSWERED and "700 million" in both.answer
 
 
 def test_a_tool_no_source_mentions_gets_no_other_services_terms(

@@ -691,3 +691,10 @@ def test_a_misspelt_copyright_finds_what_copyright_finds(extractive: Engine) -> 
     spelt = extractive.answer("can i copyright my ai art?")
     assert misspelt.status is Status.ANSWERED
     assert [c.source for c in misspelt.citations] == [c.source for c in spelt.citations]
+
+
+def test_a_forums_tag_on_a_question_about_terms_is_not_taken_for_a_name(extractive: Engine) -> None:
+    # a question about terms is searched for unknown names in full: "[PubQ]" was one
+    result = extractive.answer("[PubQ] Can I license an AI-generated image commercially in China?")
+    assert "PubQ" not in result.answer
+    assert result.status is Status.ANSWERED, result.answer

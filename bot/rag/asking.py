@@ -33,6 +33,8 @@ _PREFIX = re.compile(
 _LINK = re.compile(r"\[([^\]\[\n]{0,300})\]\((?:[^()\s\[\]]{0,2000})\)")
 _URL = re.compile(r"<?https?://[^\s>]{1,2000}>?")
 _MENTION = re.compile(r"<@[!&]?\d{1,25}>|@\w{1,40}")
+# A forum's tag before a title ("[PubQ] AI language in contracts", "[Question] ..."), no name
+_TAG = re.compile(r"(?m)^\s*\[[A-Za-z][\w -]{0,19}\]\s*")
 _QUESTION_END = re.compile(r"[?？]\s*$")
 # The subject's words as people misspell them ("can i copywrite my ai art?", "for commerical
 # use"), put right in the ask so that retrieval matches them; the question shown stays as asked.
@@ -159,6 +161,11 @@ class Ask:
         return f"{self.ask} {' '.join(extra)}"
 
 
+def untagged(text: str) -> str:
+    """The text without a forum's tag before its title ("[PubQ] ...")."""
+    return _TAG.sub("", text)
+
+
 def read(question: str) -> Ask:
     """The question with its ask found (see the module's docstring)."""
     text = " ".join(question.split())
@@ -168,6 +175,7 @@ def read(question: str) -> Ask:
     body = _LINK.sub(r"\1", body)
     body = _URL.sub(" ", body)
     body = _MENTION.sub(" ", body)
+    body = untagged(body)
     body = " ".join(body.split())
     body = _GREETING_CLAUSE.sub("", body, count=1)
     parts = []

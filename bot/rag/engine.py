@@ -422,7 +422,7 @@ class Engine:
             strong = [h for h in hits if h in strong or supporting(h)]
         # a question about terms of use is about the model or tool it names anywhere ("Can we use
         # NLLB model output ...? I understand the model license is ..."), not only in its last ask
-        named_in = text if scope.asks_about_terms(asked.ask) else asked.ask
+        named_in = asking.untagged(text) if scope.asks_about_terms(asked.ask) else asked.ask
         unknown = scope.unknown_names(
             named_in, corpus.idf, corpus.has_phrase, corpus.has_name, english=asked.language == "en"
         )

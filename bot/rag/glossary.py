@@ -115,7 +115,9 @@ GLOSSARY: dict[str, str] = {
     "vergütung": "remuneration compensation", "entschädigung": "compensation", "unternehmen": "company",
     "nutzer": "users", "urheberrechte": "copyright", "erkennen": "recognise detect labelling",
     "erkennbar": "recognisable labelled", "echt": "real authentic", "geschaffen": "created",
-    "unterscheiden": "distinguish detect",
+    "unterscheiden": "distinguish detect", "hinweis": "notice label disclose",
+    "pflicht": "obligation requirement", "kennzeichnungspflicht": "labelling obligation",
+    "bearbeitet": "edited", "bearbeitete": "edited", "bearbeiten": "edit",
     # French
     "interdit": "ban banned", "supprimer": "delete remove", "suppression": "deletion removal",
     "effacer": "erase delete", "données personnelles": "personal data", "vie privée": "privacy",
@@ -237,7 +239,8 @@ GLOSSARY: dict[str, str] = {
     "抄袭": "plagiarism copying", "复制": "copy reproduce", "複製": "copy reproduce",
     "相似": "similar similarity", "水印": "watermark", "注册": "register", "公司": "company",
     "企业": "company", "用户": "users", "吉卜力": "Ghibli", "迪士尼": "Disney", "识别": "detect labelling",
-    "辨别": "distinguish detect",
+    "辨别": "distinguish detect", "窃取": "steal theft copying",
+    "劳动成果": "work author protected", "美图": "images",
     # Japanese
     "削除": "delete remove", "個人データ": "personal data", "個人情報": "personal data",
     "匿名": "anonymous", "プライバシー": "privacy", "モデル": "model", "重み": "weights",

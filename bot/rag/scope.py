@@ -423,8 +423,11 @@ _USED_TOOL = re.compile(
 
 # Open models whose licence changes from one version to the next: a question about a version the
 # sources never mention ("Is it legal for llama2 to fine tune ...") is not answered with another
-# version's licence. "llama 3.21b" (Llama 3.2 1B) is no version number of its own.
-_VERSIONED = re.compile(r"\b(llama|stable diffusion)[ -]?v?(\d+(?:\.\d+)?)(?!\w|\.\d)", re.I)
+# version's licence. "llama 3.21b" (Llama 3.2 1B) is no version number of its own. Versions
+# asked about together ("llama2/3") are one question about both, answered when one is covered.
+_VERSIONED = re.compile(
+    r"\b(llama|stable diffusion)[ -]?v?(\d+(?:\.\d+)?)((?:/v?\d+(?:\.\d+)?)*)(?!\w|\.\d)", re.I
+)
 
 
 # A tool we know by name is looked up in the sources' text with punctuation aside only from this
@@ -438,8 +441,11 @@ def unknown_versions(question: str, has_phrase: Callable[[str], bool]) -> list[s
     out = []
     for match in _VERSIONED.finditer(question):
         family, version = match.group(1), match.group(2)
-        major = version.split(".")[0]  # "Stable Diffusion 1.x" covers 1.5; "Llama 3" covers 3.3
-        if has_phrase(family) and not (has_phrase(f"{family} {major}") or has_phrase(f"{family}{major}")):
+        versions = [version, *(v.lstrip("vV") for v in match.group(3).split("/") if v)]
+        # "Stable Diffusion 1.x" covers 1.5; "Llama 3" covers 3.3
+        majors = [v.split(".")[0] for v in versions]
+        covered = any(has_phrase(f"{family} {m}") or has_phrase(f"{family}{m}") for m in majors)
+        if has_phrase(family) and not covered:
             name = f"{family.title() if family.islower() else family} {version}"
             if name not in out:
                 out.append(name)
