@@ -306,6 +306,11 @@ def test_the_maker_of_an_openai_model_named_goes_into_the_query_once() -> None:
         ("is this image copywritten", "is this image copyrighted"),
         ("Can I use SDXL for commerical use?", "Can I use SDXL for commercial use?"),
         ("Does the liscense allow it?", "Does the license allow it?"),
+        (
+            "does it get sticky when midnourney profits off it?",
+            "does it get sticky when Midjourney profits off it?",
+        ),
+        ("can i sell chatgtp output", "can i sell ChatGPT output"),
     ],
 )
 def test_the_subjects_words_misspelt_are_put_right_in_the_ask(question: str, ask: str) -> None:
@@ -314,7 +319,15 @@ def test_the_subjects_words_misspelt_are_put_right_in_the_ask(question: str, ask
     assert asked.text == question  # what the user sees echoed stays as asked
 
 
-@pytest.mark.parametrize("question", ["Will AI replace copywriters?", "Is copywriting with AI allowed?"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Will AI replace copywriters?",
+        "Is copywriting with AI allowed?",
+        "Do copilots need a licence?",  # a plural, no misspelling
+        "Is the complexity of copyright law a problem?",
+    ],
+)
 def test_words_that_only_look_misspelt_stay(question: str) -> None:
     assert read(question).ask == question
 

@@ -698,3 +698,14 @@ def test_a_forums_tag_on_a_question_about_terms_is_not_taken_for_a_name(extracti
     result = extractive.answer("[PubQ] Can I license an AI-generated image commercially in China?")
     assert "PubQ" not in result.answer
     assert result.status is Status.ANSWERED, result.answer
+
+
+def test_a_misspelt_tool_name_still_brings_ai_in(extractive: Engine) -> None:
+    # "midnourney" was no tool: with no word of AI left, the question was out of scope
+    result = extractive.answer(
+        "As long as I am not profiting off the character, I should be able to reproduce it. Does it "
+        "get sticky when chatgtp profits off people reproducing it?"
+    )
+    # the fixture sources never name ChatGPT: the bot says so, as it would of the right spelling
+    assert result.status is not Status.OUT_OF_SCOPE, result.answer
+    assert "ChatGPT" in result.answer

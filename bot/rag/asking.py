@@ -7,6 +7,7 @@ the rights to this code?". Retrieval should look for the ask, not for every noun
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -46,6 +47,18 @@ _MISSPELT = [
     (re.compile(r"\b(?:commerical|commericial|commersial|commerial)(ly)?\b", re.I), r"commercial\1"),
     (re.compile(r"\bli(?:sc?|cs)[ea]n[cs]e(s|d)?\b", re.I), r"license\1"),
 ]
+# Long names of the tools people ask about, whose misspellings ("midnourney", "chatgtp") are put
+# right too: a word this close to one (difflib's ratio) is taken for it.
+_TOOL_NAMES = {
+    "midjourney": "Midjourney",
+    "chatgpt": "ChatGPT",
+    "copilot": "Copilot",
+    "firefly": "Firefly",
+    "anthropic": "Anthropic",
+    "stability": "Stability",
+    "perplexity": "Perplexity",
+}
+TOOL_NAME_CUTOFF = 0.85
 # Words that open a follow-up which needs the sentence before it ("And what about the UK?").
 _LEANS_BACK = re.compile(
     r"^\W*(and|but|so|or|what about|how about|then|also|why|is that|does that|is it|however|nevertheless"
@@ -161,6 +174,15 @@ class Ask:
         return f"{self.ask} {' '.join(extra)}"
 
 
+def _tool_name(match: re.Match[str]) -> str:
+    word = match.group(0)
+    lowered = word.lower()
+    if lowered in _TOOL_NAMES or lowered.rstrip("s") in _TOOL_NAMES:  # "copilots" is no misspelling
+        return word
+    close = difflib.get_close_matches(lowered, list(_TOOL_NAMES), n=1, cutoff=TOOL_NAME_CUTOFF)
+    return _TOOL_NAMES[close[0]] if close else word
+
+
 def untagged(text: str) -> str:
     """The text without a forum's tag before its title ("[PubQ] ...")."""
     return _TAG.sub("", text)
@@ -197,6 +219,7 @@ def read(question: str) -> Ask:
     if language == "en":
         for wrong, right in _MISSPELT:
             ask = wrong.sub(right, ask)
+        ask = re.sub(r"\b[a-zA-Z]{7,}\b", _tool_name, ask)
     english = english_terms(text) if language != "en" else []
     return Ask(
         text=text,

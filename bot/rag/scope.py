@@ -98,7 +98,7 @@ TOPIC_WORDS = frozenset(
 LAW_WORDS = re.compile(
     r"\b(copyright\w*|legal\w*|illegal\w*|law|laws|lawful\w*|unlawful\w*|lawyers?|attorneys?|allow\w*"
     r"|permit\w*|permission\w*|licen[cs]\w*|own|owns|owned|owner\w*|rights?|sue|sued|suing|lawsuits?"
-    r"|litigat\w*|courts?|judges?|judg\w*ments?|rul(e|es|ed|ing|ings)|infring\w*|protect\w*|commerc\w*"
+    r"|litigat\w*|courts?|judges?|judg\w*ments?|rul(e|es|ed|ing|ings)|infring\w*|protect\w*|commerc\w*|reproduc\w*"
     r"|sell\w*|sold|monetis\w*|monetiz\w*|fair use|fair dealing|terms|tos|eula|polic(y|ies)|consent|regist\w*"
     r"|patent\w*|trademark\w*|authors?|authorship|ban|bans|banned|banning|suspend\w*|regulat\w*|acts?"
     r"|bills?|statutes?|directives?|treat(y|ies)|articles? \d+|sections? \d+|gdpr|ccpa|privacy|personal data"
