@@ -326,6 +326,7 @@ def test_the_subjects_words_misspelt_are_put_right_in_the_ask(question: str, ask
         "Is copywriting with AI allowed?",
         "Do copilots need a licence?",  # a plural, no misspelling
         "Is the complexity of copyright law a problem?",
+        "Do I have the ability to sell AI art?",  # close to "stability", but a word of its own
     ],
 )
 def test_words_that_only_look_misspelt_stay(question: str) -> None:

@@ -179,7 +179,9 @@ def _tool_name(match: re.Match[str]) -> str:
     lowered = word.lower()
     if lowered in _TOOL_NAMES or lowered.rstrip("s") in _TOOL_NAMES:  # "copilots" is no misspelling
         return word
-    close = difflib.get_close_matches(lowered, list(_TOOL_NAMES), n=1, cutoff=TOOL_NAME_CUTOFF)
+    # a misspelling keeps the name's first letters and about its length ("ability" is no Stability)
+    like = [n for n in _TOOL_NAMES if n[:2] == lowered[:2] and abs(len(n) - len(lowered)) <= 1]
+    close = difflib.get_close_matches(lowered, like, n=1, cutoff=TOOL_NAME_CUTOFF)
     return _TOOL_NAMES[close[0]] if close else word
 
 
