@@ -35,7 +35,7 @@ _LINK = re.compile(r"\[([^\]\[\n]{0,300})\]\((?:[^()\s\[\]]{0,2000})\)")
 _URL = re.compile(r"<?https?://[^\s>]{1,2000}>?")
 _MENTION = re.compile(r"<@[!&]?\d{1,25}>|@\w{1,40}")
 # A forum's tag before a title ("[PubQ] AI language in contracts", "[Question] ..."), no name
-_TAG = re.compile(r"(?m)^\s*\[[A-Za-z][\w -]{0,19}\]\s*")
+_TAG = re.compile(r"(?m)^[ \t]*\[[A-Za-z][\w -]{0,19}\][ \t]*")
 _QUESTION_END = re.compile(r"[?？]\s*$")
 # The subject's words as people misspell them ("can i copywrite my ai art?", "for commerical
 # use"), put right in the ask so that retrieval matches them; the question shown stays as asked.
