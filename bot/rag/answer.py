@@ -568,9 +568,11 @@ def score_sentences(
         # was answered from the studios' lawsuit against Midjourney, not Midjourney's terms).
         score += ASKED_WEIGHT * max(0.0, hits[i].asked - ASKED_MIN)
         heading = str(hits[i].meta.get("headings", ""))
-        if LEAD_HEADING.search(heading):
-            score += 0.06 if s.start == first_of[i] else 0.03
-            if s.start == first_of[i] and (
+        in_short = bool(LEAD_HEADING.search(heading))
+        opens = in_short and s.start == first_of[i]  # an "In short"'s first sentence
+        if in_short:
+            score += 0.06 if opens else 0.03
+            if opens and (
                 # not "Yes: you own them" to "can someone take it?"
                 (written_for(hits[i]) and verdict_answers(question, s))
                 or (what_ask and (hits[i].own or place_of[hits[i].source] == 0))
@@ -584,7 +586,7 @@ def score_sentences(
             score += OUTCOME_BONUS
             # the case's own "In short" says how it came out in the end ("did cox win?" opened
             # with the Fourth Circuit of 2024, not the Supreme Court of 2026)
-            if hits[i].source in cases and LEAD_HEADING.search(heading) and s.start == first_of[i]:
+            if hits[i].source in cases and opens:
                 score += SAME_BONUS
         text = plain(s.text)
         if _leans_back(text):

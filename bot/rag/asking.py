@@ -59,6 +59,7 @@ _TOOL_NAMES = {
     "perplexity": "Perplexity",
 }
 TOOL_NAME_CUTOFF = 0.85
+_LONG_WORD = re.compile(r"\b[a-zA-Z]{7,}\b")  # the tools' names misspelt are this long
 # Words that open a follow-up which needs the sentence before it ("And what about the UK?").
 _LEANS_BACK = re.compile(
     r"^\W*(and|but|so|or|what about|how about|then|also|why|is that|does that|is it|however|nevertheless"
@@ -173,6 +174,20 @@ class Ask:
             return self.ask
         return f"{self.ask} {' '.join(extra)}"
 
+    @property
+    def spelt(self) -> str:
+        """The whole question with the subject's words spelt right (what the scope checks read):
+        "midnourney" is Midjourney, so the question brings AI in."""
+        return spelt_right(self.text) if self.language == "en" else self.text
+
+
+def spelt_right(text: str) -> str:
+    """English text with the subject's words and the tools' names as people misspell them put
+    right ("copywrite", "commerical", "midnourney")."""
+    for wrong, right in _MISSPELT:
+        text = wrong.sub(right, text)
+    return _LONG_WORD.sub(_tool_name, text)
+
 
 def _tool_name(match: re.Match[str]) -> str:
     word = match.group(0)
@@ -219,9 +234,7 @@ def read(question: str) -> Ask:
         )  # "> meaningful human authorship / How is this defined?"
     language = language_of(text)
     if language == "en":
-        for wrong, right in _MISSPELT:
-            ask = wrong.sub(right, ask)
-        ask = re.sub(r"\b[a-zA-Z]{7,}\b", _tool_name, ask)
+        ask = spelt_right(ask)
     english = english_terms(text) if language != "en" else []
     return Ask(
         text=text,

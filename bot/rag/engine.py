@@ -395,19 +395,13 @@ class Engine:
         corpus = retriever.corpus()
         parties = parties_named(text, corpus)
         on_topic = (
-            scope.mentions_topic(text)
-            or scope.mentions_topic(asked.ask)  # misspellings put right ("midnourney")
+            scope.mentions_topic(asked.spelt)  # misspellings put right ("midnourney")
             or scope.mentions_topic(" ".join(asked.english_terms))
             or (best is not None and best.dense >= TOPIC_FLOOR)
             # "did Getty win?": the outcome of a case the sources name
             or bool(scope.OUTCOME_WORDS.search(text) and parties)
         )
-        if (
-            on_topic
-            and not history
-            and asked.language == "en"
-            and not (scope.asks_about_law(text) or scope.asks_about_law(asked.ask))
-        ):
+        if on_topic and not history and asked.language == "en" and not scope.asks_about_law(asked.spelt):
             on_topic = (
                 (best is not None and best.dense >= LAW_FREE_FLOOR)
                 or any(h.asked >= QUESTION_FLOOR for h in hits)
@@ -739,14 +733,12 @@ def in_general(text: str, asked: asking.Ask, hits: Sequence[Hit], corpus: Corpus
     lawyer referral)."""
     return not (
         asked.personal
-        or scope.about_ai(text)
-        or scope.about_ai(asked.ask)  # misspellings put right ("midnourney")
+        or scope.about_ai(asked.spelt)  # misspellings put right ("midnourney")
         or scope.about_ai(" ".join(asked.english_terms))
         # "ohne menschlichen Urheber": the glossary gives the words one by one
         or {"human", "author"} <= set(asked.english_terms)
         or scope.leans_back(text)
-        or known_names(text, corpus)
-        or known_names(asked.ask, corpus)
+        or known_names(asked.spelt, corpus)
         or any(h.dense >= GENERAL_FLOOR or h.asked >= QUESTION_FLOOR for h in hits)
     )
 
