@@ -299,7 +299,7 @@ def test_defamation_and_privacy_policies_are_declined_as_not_covered_unless_copy
 def test_a_model_named_in_capitals_that_no_source_mentions_is_named() -> None:
     question = "Can we use NLLB model output to train a model?"
     assert unknown_names(question, set(), has_name=lambda n: False) == ["NLLB"]
-    assert unknown_names(question, set(), has_name=lambda n: True) == []
+    assert unknown_names(question, {"nllb"}, has_name=lambda n: True) == []  # a word of the sources
     assert unknown_names("Is the AI model output protected?", set(), has_name=lambda n: False) == []
 
 
@@ -358,3 +358,34 @@ def test_a_question_brings_ai_in_by_any_of_its_forms(question: str, expected: bo
 )
 def test_a_reply_that_leans_on_the_message_before_it(question: str, expected: bool) -> None:
     assert leans_back(question) is expected
+
+
+def test_a_short_name_must_be_a_word_of_the_sources_not_letters_across_their_words() -> None:
+    """Punctuation and spaces aside, "COCO" is in "Buccafusco copyrighting": a name that short
+    is looked up as a word, so a question about the COCO dataset is not answered as if it were."""
+    text = "Buccafusco copyrighting, courts in Hugging Face and CompVis"
+    squashed = "".join(ch for ch in text.lower() if ch.isalnum())
+
+    def has_name(name: str) -> bool:
+        return "".join(ch for ch in name.lower() if ch.isalnum()) in squashed
+
+    vocabulary = {"buccafusco", "copyrighting", "courts", "hugging", "face", "compvis", "true"}
+    question = "Is it possible to use COCO dataset for training models for commercial purposes?"
+    assert unknown_names(question, vocabulary, has_name=has_name) == ["COCO"]
+    assert unknown_names("Can I sell what CompVis models make?", vocabulary, has_name=has_name) == []
+    # "true/how" has the shape of a repository's name but is two common words
+    question = "If this is in fact true/how things work out, is the licence unenforceable?"
+    assert unknown_names(question, vocabulary, has_name=has_name) == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is it legal to use img2img on someone else's drawing?",
+        "Can I sell pictures from a LoRA of a living artist?",
+        "is inpainting over a copyrighted photo infringement?",
+        "Who owns a txt2img picture?",
+    ],
+)
+def test_the_image_generators_own_words_bring_ai_in(question: str) -> None:
+    assert about_ai(question)

@@ -333,6 +333,9 @@ _AI_ELEMENT = re.compile(
     r"|tdm|text and data mining|data mining|opt[- ]?(out|in)s?|c2pa|content credentials|provenance"
     r"|voices?|likeness|personality rights|publicity|algorithm\w*|neural|diffusion|machine[- ]generated"
     r"|automated|autonomous|robots?|computers?[- ]generated|machines?|non-?human|human (authors?|authorship|creators?)"
+    # the image generators' own words: "selects elements using img2img", "a LoRA of an artist"
+    r"|img2img|txt2img|text-to-(image|video|speech)|image-to-(image|video)|in-?paint\w*|out-?paint\w*"
+    r"|loras?|controlnet|dreambooth|fine-?tun\w*"
     r"|gpt\S*)\b",  # and the tools we know by name (_PRODUCT_WORDS)
     re.I,
 )
@@ -446,6 +449,14 @@ _VERSIONED = re.compile(
 _SQUASHED_MIN = 5
 
 
+def _mentioned(name: str, vocabulary: set[str] | dict[str, float], has_name: Callable[[str], bool]) -> bool:
+    """Whether the sources mention a product's name: punctuation aside (see _SQUASHED_MIN), or,
+    when it is shorter, as a word ("COCO dataset" is not in "Buccafusco copyrighting")."""
+    if len(re.sub(r"[\W_]+", "", name)) >= _SQUASHED_MIN:
+        return has_name(name)
+    return all(t in vocabulary for t in tokens(name))  # a common word ("how" of "true/how") is no name
+
+
 def unknown_versions(question: str, has_phrase: Callable[[str], bool]) -> list[str]:
     """Versions of a model family the sources cover ("Llama 3") whose major version they never
     mention ("Llama 2"), as "Llama 2"."""
@@ -498,7 +509,7 @@ def unknown_names(
     for match in () if covered else _PRODUCT.finditer(question):
         name = match.group(0)
         parts = [p for p in re.split(r"[/]", name) if p]
-        if all(not has_name(p) for p in parts) and name not in names:
+        if all(not _mentioned(p, vocabulary, has_name) for p in parts) and name not in names:
             names.append(name)
     for match in () if covered else _USED_TOOL.finditer(question):
         name = match.group(1) or match.group(2)
