@@ -114,6 +114,21 @@ def test_plagiarism_at_school_is_referred_to_the_schools_rules_unless_copyright_
 
 
 @pytest.mark.parametrize(
+    ("question", "declined"),
+    [
+        ("What is this module's policy on code written by GitHub Copilot?", True),
+        ("What's the project's stance on AI-generated pull requests?", True),
+        ("What are the rules of this server for posting AI art?", True),
+        ("Is this project's policy on Copilot code legal under copyright law?", False),
+        ("Does the Copyright Office have a policy on AI art?", False),
+    ],
+)
+def test_a_projects_own_policy_on_ai_is_for_its_maintainers(question: str, declined: bool) -> None:
+    message = uncovered(question)
+    assert (message is not None and "not a project's own rules" in message) is declined
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "What is the license here, and can it be used for commercial purposes?",

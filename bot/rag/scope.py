@@ -215,6 +215,20 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
         "its policy or ask your teacher. I can answer whether AI output is protected by copyright "
         "or may infringe someone else's.",
     ),
+    (  # "What is this module's policy on code written by GitHub Copilot?": asked of a project
+        re.compile(
+            r"\b(this|your|the|our)\s+(project|repo|repository|module|library|package|codebase|community"
+            r"|server|subreddit|forum|site)(['’]s)?\s+(policy|policies|stance|position|rules?|guidelines)\b"
+            r"|\b(policy|policies|stance|position|rules?|guidelines)\s+(of|for|in)\s+(this|your|the|our)\s+"
+            r"(project|repo|repository|module|library|package|codebase|community|server|subreddit|forum|site)\b",
+            re.I,
+        ),
+        re.compile(r"\bcopyright|\binfring|\blicen[cs]|\blegal|\blaw\b", re.I),
+        "My sources cover the law on AI and copyright, not a project's own rules: whether a project "
+        "or community accepts AI-written contributions, and how they must be credited, is for its "
+        "maintainers or moderators to say, so ask them. I can answer whether AI-written code or art "
+        "is protected by copyright, or may infringe someone else's.",
+    ),
 ]
 
 
