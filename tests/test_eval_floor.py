@@ -231,6 +231,19 @@ def test_a_question_naming_no_place_opens_with_the_overviews_summary_across_plac
     assert "depends on the country" in first, answer.answer
 
 
+def test_the_best_articles_summary_is_quoted_though_it_states_one_countrys_rule(
+    knowledge_engine: Engine,
+) -> None:
+    # The music article's "In short" says what the US does; for a question naming no place it fell
+    # below the article's lines on the services' terms and the GEMA case's open questions, and was
+    # not quoted: the answer never said whether the songs are protected
+    answer = knowledge_engine.answer(
+        "When using the live version of the app, all the songs generated are copyrighted? "
+        "What about when forking the project and tuning the model?"
+    )
+    assert "is not protected by copyright" in answer.answer, answer.answer
+
+
 def test_a_settlement_the_sources_do_not_report_gets_where_that_partys_own_case_stands(
     knowledge_engine: Engine,
 ) -> None:
