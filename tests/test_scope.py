@@ -271,6 +271,11 @@ def test_a_product_named_as_the_setting_of_a_question_on_a_covered_one_is_passed
     assert unknown_names("Can I use SiteNow pages to train a model?", set(), has_name=lambda n: False) == [
         "SiteNow"
     ]
+    # ... but a product asked about is no setting, whatever covered product it names besides
+    question = "Just curious was the DeepSeek-Coder-Instruct series fine-tuned on any GPT-4 generated data?"
+    assert unknown_names(question, {"gpt"}, has_name=lambda n: n.lower() == "gpt") == ["DeepSeek"]
+    question = "Does SiteNow let me block ChatGPT from my pages?"
+    assert unknown_names(question, {"chatgpt"}, has_name=lambda n: n.lower() == "chatgpt") == ["SiteNow"]
 
 
 def test_sites_named_with_a_hyphen_that_no_source_mentions_are_named() -> None:

@@ -463,6 +463,10 @@ _VERSIONED = re.compile(
 _SQUASHED_MIN = 5
 
 
+# The words before a name that make it the subject of a question: "was the ...", "Does ..."
+_ASKED_OF = re.compile(r"\b(?:is|are|was|were|does|did|do|can|could|has|have)\s+(?:the\s+)?$", re.I)
+
+
 def _mentioned(name: str, vocabulary: set[str] | dict[str, float], has_name: Callable[[str], bool]) -> bool:
     """Whether the sources mention a product's name: punctuation aside (see _SQUASHED_MIN), or,
     when it is shorter, as a word ("COCO dataset" is not in "Buccafusco copyrighting")."""
@@ -520,8 +524,12 @@ def unknown_names(
     # a product the sources cover is what the question asks about ("As a SiteNow webmaster, I would
     # like to block ChatGPT ..."): other names are its setting
     covered = any(t in _PRODUCT_WORDS and t in vocabulary for t in tokens(question))
-    for match in () if covered else _PRODUCT.finditer(question):
+    for match in _PRODUCT.finditer(question):
         name = match.group(0)
+        # ... unless the name is what the question asks about: "was the DeepSeek-Coder-Instruct
+        # series fine-tuned on GPT-4 data?"
+        if covered and not _ASKED_OF.search(question[: match.start()]):
+            continue
         parts = [p for p in re.split(r"[/]", name) if p]
         if all(not _mentioned(p, vocabulary, has_name) for p in parts) and name not in names:
             names.append(name)
