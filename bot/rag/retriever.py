@@ -49,6 +49,8 @@ QUESTION_MIN = 0.65
 # in the UK?": section 9(3) at 0.847, the consultation on training at 0.724).
 OWN_MIN = 0.75
 OWN_MARGIN = 0.05
+# A question that leans on the one before ("Or is it CC0?", "Can I do that with speech?") is looked
+# up only with it: on its own it would find articles on its other words (speech, voice).
 _LEANS = re.compile(
     r"^\W*(and|but|so|or|what if|what about|how about|then|also|why)\b|\b(this|that|these|those|them|it)\b",
     re.I,
