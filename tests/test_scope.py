@@ -320,6 +320,12 @@ def test_a_model_named_in_capitals_that_no_source_mentions_is_named() -> None:
     question = "Can we use NLLB model output to train a model?"
     assert unknown_names(question, set(), has_name=lambda n: False) == ["NLLB"]
     assert unknown_names(question, {"nllb"}, has_name=lambda n: True) == []  # a word of the sources
+    # capitalised as well as in capitals
+    question = "Please allow the usage of the Hunyuan models in Europe."
+    assert unknown_names(question, {"europe"}, has_name=lambda n: n.lower() == "europe") == ["Hunyuan"]
+    question = "Are the Stable Diffusion models free to use? Generative models are everywhere."
+    known = {"stable", "diffusion", "generative"}
+    assert unknown_names(question, known, has_name=lambda n: n.lower() in known) == []
     assert unknown_names("Is the AI model output protected?", set(), has_name=lambda n: False) == []
 
 

@@ -426,8 +426,9 @@ _PRODUCT = re.compile(
     r"|\b\w+_\w+(?:\.\w+)?"
     r"|\b[a-z][\w-]{2,40}/[a-z][\w-]{2,40}\b"
     r"|\b\w+\.(?:ipynb|py|js|safetensors|ckpt|gguf)\b"
-    # a name in capitals before "model" ("NLLB model output"): capitals alone are passed over
-    r"|(?<![\w.-])[A-Z][A-Z0-9]{2,20}[\w.-]{0,30}(?=\s+(?:models?|weights|checkpoints?|datasets?)\b)"
+    # a name in capitals or capitalised before "model" ("NLLB model output", "the Hunyuan models"):
+    # capitals alone are passed over
+    r"|(?<![\w.-])[A-Z][A-Za-z0-9]{2,20}[\w.-]{0,30}(?=\s+(?:models?|weights|checkpoints?|datasets?)\b)"
 )
 
 
