@@ -506,7 +506,7 @@ def unknown_names(
     A named law ("... Fairness Act") must appear in the sources as a whole phrase; the words of
     a party or court name are looked up in the vocabulary of the sources. Acronyms and words in
     capitals are passed over (sources often write them out; "WIN" is emphasis), except a name in
-    capitals before "model" ("NLLB model"). Products, files
+    capitals, or capitalised, before "model" ("NLLB model", "the Hunyuan models"). Products, files
     and sites ("PixArt", "moshi/personaplex", "Sci-Hub", and the tools we know by name, such as
     "Sora") must appear in the sources, punctuation aside; hyphenated site names only in a
     question in English (`english`). So must the tool a question about terms of use asks about,
