@@ -68,6 +68,8 @@ _LEANS_BACK = re.compile(
 )
 # ... or that points back to something named before it ("If an app uses this pre-trained model, ...")
 _POINTS_BACK = re.compile(r"\b(this|these|those|them)\b", re.I)
+# ... and, for a question among several, "what if" and "that" or "it" too (see questions_alone)
+_REFERS_BACK = re.compile(r"^\W*what if\b|\b(this|that|these|those|them|it)\b", re.I)
 MIN_ASK_TOKENS = 12
 # A sentence that asks without a question mark ("I'm not sure how Midjourney can ...").
 _ASKING = re.compile(
@@ -160,6 +162,9 @@ class Ask:
 
     text: str  # the whole question, whitespace collapsed (what the user sees echoed)
     ask: str  # the sentences that carry the ask, cleaned (what retrieval looks for)
+    # the whole question with the subject's words spelt right, in English (what the scope checks
+    # read): "midnourney" is Midjourney, so the question brings AI in
+    spelt: str
     language: str = "en"  # "en", or the code of another language told apart
     personal: bool = False  # a dispute of the asker's own
     english_terms: list[str] = field(default_factory=list)  # key terms of another language in English
@@ -173,12 +178,6 @@ class Ask:
         if not extra:
             return self.ask
         return f"{self.ask} {' '.join(extra)}"
-
-    @property
-    def spelt(self) -> str:
-        """The whole question with the subject's words spelt right (what the scope checks read):
-        "midnourney" is Midjourney, so the question brings AI in."""
-        return spelt_right(self.text) if self.language == "en" else self.text
 
 
 def spelt_right(text: str) -> str:
@@ -239,11 +238,22 @@ def read(question: str) -> Ask:
     return Ask(
         text=text,
         ask=ask,
+        spelt=spelt_right(text) if language == "en" else text,
         language=language,
         personal=bool(PERSONAL.search(text)),
         english_terms=english,
         makers=makers(ask),
     )
+
+
+def questions_alone(text: str) -> list[str]:
+    """The questions of a text that asks several, each that stands on its own: not one that leans
+    on another ("Or is it CC0?", "What if I edit it?", "Can I do that with speech?"), which on its
+    own would find articles on its other words. None when the text asks one question."""
+    questions = [s.text for s in sentences(text) if _QUESTION_END.search(s.text)]
+    if len(questions) < 2:
+        return []
+    return [q for q in questions if not (_LEANS_BACK.match(q) or _REFERS_BACK.search(q))]
 
 
 def _ask_of(parts: list[str]) -> str:

@@ -545,8 +545,7 @@ def unknown_names(
     for word in re.findall(r"[\w-]+", question):  # a product we know of that no source mentions
         if word.lower() not in _PRODUCT_WORDS or word in names or word.lower() in vocabulary:
             continue
-        # punctuation aside ("DALLE" is "DALL-E"), see _SQUASHED_MIN
-        if len(word) < _SQUASHED_MIN or not has_name(word):
+        if not _mentioned(word, vocabulary, has_name):  # punctuation aside: "DALLE" is "DALL-E"
             names.append(word)
     if english and not any(t in _PRODUCT_WORDS for t in tokens(question)):
         for match in _HYPHENATED_NAME.finditer(question):
