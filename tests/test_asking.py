@@ -247,7 +247,13 @@ def test_an_english_question_with_one_foreign_word_stays_english(question: str) 
     ],
 )
 def test_a_dispute_of_the_askers_own_is_personal(question: str) -> None:
-    assert read(question).personal
+    asked = read(question)
+    assert asked.personal and asked.dispute
+
+
+def test_asking_what_to_do_is_personal_but_no_dispute() -> None:
+    asked = read("I sometimes just Google an image and use it on my blog. What should I do?")
+    assert asked.personal and not asked.dispute
 
 
 @pytest.mark.parametrize(

@@ -309,6 +309,9 @@ def test_a_country_the_sources_never_speak_of_is_declined_with_the_closest_sourc
     [
         "Is it okay to publish fanfiction for free?",
         "I'm editing a video and I'd love to use a 10-second snippet of a popular song. Is that fair use?",
+        # asking what to do is no dispute, and a company's name used as a verb names no company
+        "I sometimes just Google an image and use it on my blog, but I've heard that is a copyright "
+        "violation. Is it and what should I do?",
     ],
 )
 def test_copyright_with_no_ai_in_it_is_declined_as_general_copyright(

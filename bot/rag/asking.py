@@ -79,7 +79,7 @@ _ASKING = re.compile(
 )
 
 # A dispute of the asker's own: they should hear "talk to a lawyer" first.
-PERSONAL = re.compile(
+DISPUTE = re.compile(
     r"\b(sue|suing|sued|threaten\w*|cease[- ]and[- ]desist|c&d|takedown|dmca|strike)\b.{0,40}\b(me|my|mine|us|our)\b"
     r"|\b(should|can|could|shall|do) (i|we) (sue|take (them|him|her|it) to court|file a (lawsuit|claim|complaint)|demand|get paid|join)\b"
     r"|\b(i|we) (got|received|have received|was sent|were sent|am being|are being)\b.{0,30}\b(notice|letter|claim|strike|takedown|sued|threatened)\b"
@@ -88,10 +88,12 @@ PERSONAL = re.compile(
     # "some of my uploaded videos are selected by you to be used", "my art was scraped"
     r"|\b(my|our) (\w+ ){0,2}(videos?|photos?|pictures?|images?|art|artwork|drawings?|content|music|songs?"
     r"|books?|novels?|code|writing|voice)\b (are|is|was|were|have been|has been|got)\b"
-    r".{0,40}\b(used|taken|copied|scraped|stolen|selected|downloaded)\b"
-    r"|\bwhat (should|do|can) (i|we) do\b",
+    r".{0,40}\b(used|taken|copied|scraped|stolen|selected|downloaded)\b",
     re.I,
 )
+# ... or a situation of the asker's own: "what should I do?" gets the referral too, but is no
+# dispute by itself ("I sometimes just Google an image and use it on my blog ... what should I do?")
+_ASKS_ADVICE = re.compile(r"\bwhat (should|do|can) (i|we) do\b", re.I)
 
 # Languages other than English, told apart by common words; with key terms in English, so that
 # the English-only local embedding model and the English sources can be searched offline.
@@ -166,7 +168,8 @@ class Ask:
     # read): "midnourney" is Midjourney, so the question brings AI in
     spelt: str
     language: str = "en"  # "en", or the code of another language told apart
-    personal: bool = False  # a dispute of the asker's own
+    personal: bool = False  # a dispute or situation of the asker's own
+    dispute: bool = False  # a dispute of the asker's own (see DISPUTE)
     english_terms: list[str] = field(default_factory=list)  # key terms of another language in English
     makers: list[str] = field(default_factory=list)  # of the models the ask names ("GPT-4": OpenAI)
 
@@ -240,7 +243,8 @@ def read(question: str) -> Ask:
         ask=ask,
         spelt=spelt_right(text) if language == "en" else text,
         language=language,
-        personal=bool(PERSONAL.search(text)),
+        personal=bool(DISPUTE.search(text) or _ASKS_ADVICE.search(text)),
+        dispute=bool(DISPUTE.search(text)),
         english_terms=english,
         makers=makers(ask),
     )

@@ -730,9 +730,10 @@ def in_general(text: str, asked: asking.Ask, hits: Sequence[Hit], corpus: Corpus
     publish fanfiction for free?"): it brings no AI in (in its words or, in another language, in
     its English key terms), names nothing of the sources' titles, no passage is near it, and it
     neither leans on a message before it nor is a dispute of the asker's own (those get the
-    lawyer referral)."""
+    lawyer referral). Asking what to do is no dispute: "I sometimes just Google an image and use it
+    on my blog ... what should I do?" is about copyright in general."""
     return not (
-        asked.personal
+        asked.dispute
         or scope.about_ai(asked.spelt)  # misspellings put right ("midnourney")
         or scope.about_ai(" ".join(asked.english_terms))
         # "ohne menschlichen Urheber": the glossary gives the words one by one
@@ -752,12 +753,17 @@ def parties_named(text: str, corpus: Corpus) -> set[str]:
     return corpus.parties & words
 
 
+# A company's name used as a verb ("I just Google an image and use it on my blog") names no company.
+_AS_VERB = re.compile(r"\b([A-Z][a-z]+)\s+(?:an?|it)\b")
+
+
 def known_names(text: str, corpus: Corpus) -> bool:
     """Whether the question names a company or product of the sources' titles ("Does Microsoft
     own ...", "how did Reddit do this"), or asks how a case came out naming a party to it ("did
     Getty win?"), places and numbers aside. A party named otherwise ("could Disney sue people who
     call him Mickey?") is no sign of our subject."""
     names = name_tokens(text) & corpus.title_names
+    names -= {m.group(1).lower() for m in _AS_VERB.finditer(text)}  # "just Google an image"
     if scope.OUTCOME_WORDS.search(text):  # "did Getty win?"
         names |= parties_named(text, corpus)
     return any(not any(c.isdigit() for c in t) and not jurisdictions_in(t.title()) for t in names)
