@@ -11,6 +11,7 @@ import pytest
 from bot.core.types import Status
 from bot.index.embeddings import CountingEmbeddings
 from bot.index.indexer import Indexer
+from bot.rag.asking import read
 from bot.rag.engine import Engine
 from bot.rag.retriever import name_tokens, own_article
 
@@ -145,3 +146,35 @@ def test_each_of_several_questions_is_matched_to_the_articles_questions(
     )
     hits = {hit.source: hit for hit in engine.retriever.search(question)}
     assert hits["knowledge/owning.md"].asked > 0
+
+
+def test_a_place_named_around_the_ask_brings_its_own_article(
+    kb: Path, indexer: Indexer, embeddings: CountingEmbeddings
+) -> None:
+    """The ask names no place, the sentence after it does: the place's article is looked up among
+    its own passages and with the place's name, though forty passages on platforms' terms are
+    nearer to the ask alone."""
+    for i in range(40):
+        (kb / f"terms-{i}.md").write_text(
+            f"# Terms {i}\n\nWhen AI service {i} says in its terms that you own what you generate, that "
+            "is a promise in a contract between you and the company about its output."
+        )
+    (kb / "nz.md").write_text(
+        '---\njurisdiction: NZ\nquestions:\n  - "Who owns AI-generated art in New Zealand?"\n---\n'
+        "# New Zealand\n\nNew Zealand's Copyright Act 1994 deems the person who made the arrangements "
+        "for a computer-generated work to be its author.\n"
+    )
+    indexer.reindex()
+    engine = Engine(indexer.settings, embeddings=embeddings.inner, client=indexer.client)
+    question = (
+        "Who actually owns the pictures, texts and code that my small business creates with "
+        "generative AI tools every single day? Our statute is thirty years old and says nothing "
+        "about AI, and nobody knows how New Zealand law would treat it."
+    )
+    assert "New Zealand" not in read(question).ask
+    # the place's passages are candidates however far down they are, and one is kept
+    hits = engine.retriever.search("Who owns what my AI tool makes?", boost={"NZ"})
+    assert "knowledge/nz.md" in [hit.source for hit in hits]
+    result = engine.answer(question)
+    assert result.status is Status.ANSWERED, result.answer
+    assert result.citations[0].source == "knowledge/nz.md", result.answer

@@ -22,6 +22,7 @@ from chromadb.api import ClientAPI
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
+from bot import jurisdictions
 from bot.config import Settings
 from bot.core.errors import EngineError, StoreUnavailable
 from bot.core.questions import check_question
@@ -363,6 +364,13 @@ class Engine:
         elif history:  # "and what about the US?" borrows the subject of the last turn
             query = f"{history[-1].question} {query}"
         named = jurisdictions_in(text) or (jurisdictions_in(history[-1].question) if history else set())
+        # "Who actually owns what your business creates with AI? [...] unresolved in New Zealand
+        # law": the place named around the ask is where it is asked, and the articles' own
+        # questions name their places ("Who owns AI-generated art in New Zealand?"). Not a
+        # language's name: "a video course (English)" is no question about England.
+        around = sorted(jurisdictions_in(_LANGUAGE_NAMES.sub(" ", text)) & named - {"INTL"})
+        if around and not rewritten and not jurisdictions_in(query):
+            query = f"{query} ({', '.join(jurisdictions.name(code) for code in around)})"
         leaning = frozenset() if named else frozenset(with_eu(implied_places(asked.language)))
         retriever = self.retriever_for(guild)
         boost = with_eu(named) or set(leaning) or None
@@ -714,6 +722,11 @@ class Engine:
             result.context = context_of(prepared.context)
         result.latency_ms = round((time.perf_counter() - started) * 1000)
         return result
+
+
+_LANGUAGE_NAMES = re.compile(
+    r"\b(english|french|german|spanish|chinese|japanese|korean|italian|portuguese|dutch)\b", re.I
+)
 
 
 def names_nothing(ask: str, corpus: Corpus) -> bool:

@@ -40,6 +40,10 @@ RARE_TERM_BONUS = 1.0 / (RRF_K + 1)
 # put every passage of that jurisdiction above the best passage from anywhere else (the US
 # report on SURYAST fell out of the top 5 for "... registered in India or Canada?").
 JURISDICTION_BONUS = 0.25 / (RRF_K + 3)
+# ... and its own nearest passages are candidates, however far down the whole list they are: "Who
+# owns what your business creates with AI? ... in New Zealand law" was near the ownership overviews
+# only, and the New Zealand article never came up.
+PLACE_CANDIDATES = 4
 # Front-matter questions: the nearest few are looked up, and an article whose question is near
 # the asker's lifts its passages like a top rank, and brings its opening passage along.
 QUESTION_CANDIDATES = 8
@@ -264,6 +268,12 @@ class HybridRetriever:
                 around[hit.id] = hit.dense_rank or 0
                 if hit.id not in hits:
                     hit.dense_rank, hit.dense = None, 0.0
+                    hits[hit.id] = hit
+        places = set() if jurisdiction else (boost or set()) - {"INTL"}
+        for code in sorted(places):
+            for hit in self.dense_hits(corpus, query_vector, code)[:PLACE_CANDIDATES]:
+                if hit.id not in hits:  # ranked among all by its similarity, not first of its place
+                    hit.dense_rank = None
                     hits[hit.id] = hit
         asked = self.asked_sources(corpus, query_vector, jurisdiction)
         own = own_article(asked)
@@ -514,7 +524,8 @@ def _cjk_name(token: str) -> bool:
 
 def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None = None) -> list[Hit]:
     """Top `k` with overlapping chunks of one file merged away and at most `per_source` a file;
-    when the question names several jurisdictions, each named one gets a place if it has any hit."""
+    each jurisdiction the question names (besides "INTL") gets a place if it has any hit, and when
+    it names several, so does "INTL"."""
     chosen: list[Hit] = []
     per: dict[str, int] = defaultdict(int)
 
@@ -532,8 +543,8 @@ def spread(ranked: list[Hit], *, k: int, per_source: int, boost: set[str] | None
         chosen.append(hit)
         per[hit.source] += 1
 
-    if boost and len(boost) > 1:
-        for code in sorted(boost):
+    if boost:
+        for code in sorted(boost if len(boost) > 1 else boost - {"INTL"}):
             for hit in ranked:
                 if normalise(hit.meta.get("jurisdiction")) == code:
                     if hit not in chosen:
