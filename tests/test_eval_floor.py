@@ -31,7 +31,7 @@ from bot.core.types import Status
 from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
 from bot.index.indexer import Indexer
-from bot.rag.engine import UNREPORTED_TEXT, Engine
+from bot.rag.engine import ELSEWHERE_TEXT, UNREPORTED_TEXT, Engine
 from tests.helpers import ROOT
 
 pytestmark = pytest.mark.slow
@@ -261,3 +261,15 @@ def test_a_settlement_the_sources_do_not_report_gets_where_that_partys_own_case_
     assert result.status is Status.NO_ANSWER
     assert result.answer.startswith(UNREPORTED_TEXT)
     assert [c.source for c in result.citations] == ["knowledge/us-disney-universal-warner-v-midjourney.md"]
+
+
+def test_places_named_only_to_set_the_scene_get_no_note(knowledge_engine: Engine) -> None:
+    """The ask names Germany; Britain and America are named before it only as a contrast, so the
+    answer does not open by saying the sources have nothing on them."""
+    result = knowledge_engine.answer(
+        "German copyright law differs a lot from the British or American kind. Under German law, "
+        "may a non-profit copy photos it finds online to build an AI training dataset?"
+    )
+    assert result.status is Status.ANSWERED, result.answer
+    assert not result.answer.startswith(ELSEWHERE_TEXT.split("{", 1)[0]), result.answer
+    assert result.citations[0].jurisdiction in {"DE", "EU"}

@@ -669,14 +669,20 @@ class Engine:
             return Answer(
                 question, Status.NO_ANSWER, NO_ANSWER_TEXT, "extractive", closest=self._closest(hits)
             )
-        missing = answering.places_not_covered(prepared.named, cites)
-        alone = prepared.named - {"INTL"}  # "China, unlike the US?": a second place is a contrast
+        # "German law is quite different from its British or American equivalent. [...] Under German
+        # law, is LAION allowed to do this?": the places the ask itself names are those asked about.
+        # In English only, where a second question leaning on the first is told ("And how does it
+        # differ from the EU?"); a Japanese "また、欧州の..." would lose the US of the first.
+        in_ask = jurisdictions_in(asked.ask) & prepared.named if asked.language == "en" else set()
+        asked_places = in_ask or prepared.named
+        missing = answering.places_not_covered(asked_places, cites)
+        alone = asked_places - {"INTL"}  # "China, unlike the US?": a second place is a contrast
         if len(alone) == 1 and not missing:  # its sources may speak, but not to the ask
             (code,) = alone
             scored = answering.score_sentences(asked.query, hits, embeddings, idf, cases=cases)
             if answering.off_the_ask(code, scored, hits):
                 missing = [in_sentence(code)]
-                places = frozenset(with_eu(prepared.named - {code}))
+                places = frozenset(with_eu(asked_places - {code}))
         if missing:  # the nearest rules, without an article's "Yes:" written for another place
             text, cites = answering.extractive(
                 asked.query, hits, embeddings, idf, verdicts=False, places=places
