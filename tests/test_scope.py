@@ -121,6 +121,10 @@ def test_plagiarism_at_school_is_referred_to_the_schools_rules_unless_copyright_
         ("What are the rules of this server for posting AI art?", True),
         ("Is this project's policy on Copilot code legal under copyright law?", False),
         ("Does the Copyright Office have a policy on AI art?", False),
+        # a policy of the asker's own group: "we", "our server"
+        ("Do we need/want a policy on using large language models to help write papers?", True),
+        ("Should our server have rules for AI art?", True),
+        ("Do we need a copyright policy for training under the EU AI Act?", False),
     ],
 )
 def test_a_projects_own_policy_on_ai_is_for_its_maintainers(question: str, declined: bool) -> None:

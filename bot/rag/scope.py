@@ -220,10 +220,13 @@ UNCOVERED: list[tuple[re.Pattern[str], re.Pattern[str], str]] = [
             r"\b(this|your|the|our)\s+(project|repo|repository|module|library|package|codebase|community"
             r"|server|subreddit|forum|site)(['’]s)?\s+(policy|policies|stance|position|rules?|guidelines)\b"
             r"|\b(policy|policies|stance|position|rules?|guidelines)\s+(of|for|in)\s+(this|your|the|our)\s+"
-            r"(project|repo|repository|module|library|package|codebase|community|server|subreddit|forum|site)\b",
+            r"(project|repo|repository|module|library|package|codebase|community|server|subreddit|forum|site)\b"
+            # "Do we need/want a policy on using large language models to help write papers?"
+            r"|\b(do|should|shall|must)\s+(we|i|our\s+\w+)\s+(\w+/)?(need|want|have|adopt|write|set|make)"
+            r"\s+(an?\s+)?(\w+\s+)?(policy|policies|rules|guidelines)\b",
             re.I,
         ),
-        re.compile(r"\bcopyright|\binfring|\blicen[cs]|\blegal|\blaw\b", re.I),
+        re.compile(r"\bcopyright|\binfring|\blicen[cs]|\blegal|\blaw\b|\bact\b|\bregulation", re.I),
         "My sources cover the law on AI and copyright, not a project's own rules: whether a project "
         "or community accepts AI-written contributions, and how they must be credited, is for its "
         "maintainers or moderators to say, so ask them. I can answer whether AI-written code or art "
