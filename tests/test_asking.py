@@ -155,6 +155,8 @@ def test_links_and_mentions_are_not_part_of_the_ask() -> None:
         # telling an AI image from a real one is a question of labelling
         ("Wie soll man erkennen, ob ein Bild echt ist?", "de", {"image", "recognise detect labelling"}),
         ("如何识别AI生成的图片？", "zh", {"detect labelling", "image", "generated"}),
+        # the computer-generated works rule: "the person making the arrangements is the author"
+        ("電腦產生的作品，作出所需安排的人是作者嗎？", "zh", {"computer-generated", "arrangements"}),
     ],
 )
 def test_questions_in_other_languages_are_recognised_with_english_terms(

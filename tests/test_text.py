@@ -41,6 +41,15 @@ def test_chinese_is_matched_by_characters_and_pairs() -> None:
                 "Tenn. Code section 47-25-1105 applies.",
             ],
         ),
+        (  # "528) protects computer-generated works" was quoted on its own
+            "Hong Kong's Copyright Ordinance (Cap. 528) protects computer-generated works. The ruling "
+            "is reported at 141 S. Ct. 1183. It was 6-2.",
+            [
+                "Hong Kong's Copyright Ordinance (Cap. 528) protects computer-generated works.",
+                "The ruling is reported at 141 S. Ct. 1183.",
+                "It was 6-2.",
+            ],
+        ),
     ],
 )
 def test_sentences_do_not_end_at_case_names_or_abbreviations(text: str, expected: list[str]) -> None:

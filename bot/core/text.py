@@ -63,7 +63,7 @@ _SENTENCE_END = re.compile(
     rf"(?<={STOP})[{CLOSERS}]*\s+(?=[\"'(\[]?[A-Z0-9*_])|(?<={CJK_STOP})\s*|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)"
 )
 ABBREVIATION = re.compile(
-    r"(?:\b(?:v|vs|No|Nos|Co|Inc|Ltd|Corp|Bros|Tenn|Doc|Mr|Ms|Mrs|Dr|St|Art|Arts|para|paras|U\.S|U\.K|e\.g|i\.e|cf|al|Fed|Reg|Cir|Cal|Del|Colo|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|approx|ca|s|ss|Sec|Min|Chu|Jing|Yue)\.|\b[A-Z]\.)$"
+    r"(?:\b(?:v|vs|No|Nos|Co|Inc|Ltd|Corp|Bros|Tenn|Doc|Mr|Ms|Mrs|Dr|St|Art|Arts|para|paras|U\.S|U\.K|e\.g|i\.e|cf|al|Fed|Reg|Cir|Cal|Del|Colo|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|approx|ca|s|ss|Sec|Min|Chu|Jing|Yue|Cap|Ct)\.|\b[A-Z]\.)$"
 )
 
 
