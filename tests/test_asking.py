@@ -89,6 +89,19 @@ def test_a_follow_up_that_leans_back_takes_the_sentence_before_it() -> None:
     assert asked.ask == "Can AI images be copyrighted in the US? And what about the UK?"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "AI生成的图片在美国受保护吗？那么在中国呢？",  # "... in the US? And then in China?"
+        "米国ではフェアユースはAIの学習にどう適用されますか？また、欧州のTDM例外とはどう違いますか？",
+        "미국에서 AI 이미지는 보호되나요? 그리고 중국에서는요?",
+    ],
+)
+def test_a_follow_up_in_chinese_japanese_or_korean_takes_the_question_before_it(question: str) -> None:
+    asked = read(question)
+    assert "美国" in asked.ask or "米国" in asked.ask or "미국" in asked.ask, asked.ask
+
+
 def test_a_sentence_opening_with_however_keeps_what_it_turns_from() -> None:
     # what "them" stands for is in the sentence before
     asked = read(

@@ -63,7 +63,9 @@ _LONG_WORD = re.compile(r"\b[a-zA-Z]{7,}\b")  # the tools' names misspelt are th
 # Words that open a follow-up which needs the sentence before it ("And what about the UK?").
 _LEANS_BACK = re.compile(
     r"^\W*(and|but|so|or|what about|how about|then|also|why|is that|does that|is it|however|nevertheless"
-    r"|even so|in that case|if so)\b",
+    r"|even so|in that case|if so)\b"
+    # ... and in Chinese, Japanese and Korean: "また、欧州の例外とはどう違いますか？", "那么在中国呢？"
+    r"|^\W*(また|そして|それでは|では|那么|那麼|另外|还有|還有|而且|此外|그리고|또한|그럼|그러면)",
     re.I,
 )
 # ... or that points back to something named before it ("If an app uses this pre-trained model, ...")
