@@ -141,6 +141,8 @@ def test_a_projects_own_policy_on_ai_is_for_its_maintainers(question: str, decli
         "can i use this ai tool for commercial art",
         "Can we use the generated images commercially in our game?",
         "Is the model licensed for commercial use?",
+        # the licences named are of the other parts; the weights asked about are unnamed
+        "The code is MIT, the data CC-BY-NC: which licence are the fine-tuned weights under?",
     ],
 )
 def test_licence_questions_about_an_unnamed_model_or_dataset_ask_for_its_name(question: str) -> None:
@@ -419,3 +421,14 @@ def test_a_short_name_must_be_a_word_of_the_sources_not_letters_across_their_wor
 )
 def test_the_image_generators_own_words_bring_ai_in(question: str) -> None:
     assert about_ai(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which licence are the Llama 3 weights under?",  # named
+        "Which license applies to model outputs in general under copyright law?",  # the law itself
+    ],
+)
+def test_which_licence_a_named_model_has_or_the_law_itself_is_answered(question: str) -> None:
+    assert uncovered(question) is None

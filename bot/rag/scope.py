@@ -263,6 +263,15 @@ _PRODUCT_WORDS = frozenset(
     """chatgpt gpt openai anthropic claude midjourney stable diffusion dall-e dalle sora suno udio
     gemini copilot meta llama stability firefly adobe flux mistral""".split()
 )
+# "Code is under Apache-2, the dataset under a research-only licence: which license are the
+# pre-trained weights under?": the licences named are of the other parts, the weights are unnamed
+_WHICH_LICENCE = re.compile(
+    r"\b(which|what)\s+licen[cs]e\w*\s+(is|are|does|do|applies|apply|covers?)\b[^?.]{0,40}?"
+    r"\b(weights|models?|checkpoints?|datasets?|outputs?)\b",
+    re.I,
+)
+_LICENCE_WHOLE = re.compile(_LICENCE_NAMED.pattern + r"[\w.-]*", re.I)  # "CC-BY-NC", "Apache-2.0"
+_ASKS_LAW_ITSELF = re.compile(r"\bcopyright|\blaws?\b|\bpublic domain\b", re.I)
 UNNAMED_TEXT = (
     "Your question doesn't say which model, dataset or repository it is about, and licences differ "
     "from one to the next, so I can't answer it from my sources. Ask again with its name, for "
@@ -298,6 +307,12 @@ def uncovered(question: str) -> str | None:
         and _TERMS_ASK.search(question)
         and not _ASKS_PROTECTION.search(question)
         and not names_something(question)
+    ):
+        return UNNAMED_TEXT
+    if (
+        _WHICH_LICENCE.search(question)
+        and not _ASKS_LAW_ITSELF.search(question)
+        and not names_something(_LICENCE_WHOLE.sub(" ", question))
     ):
         return UNNAMED_TEXT
     return None
