@@ -53,11 +53,11 @@ FRESH3 = ROOT / "tests" / "eval" / "fresh3.jsonl"
 # Then each question of several is matched to the articles' own questions (right source 0.814 ->
 # 0.831, facts 0.740 -> 0.734: ra-023 now opens with the voice article).
 REAL_FLOORS = {
-    "fact_recall_answer": 0.73,  # 0.734
+    "fact_recall_answer": 0.73,  # 0.732
     "fact_recall_context": 0.91,  # 0.926
     "right_source_cited": 0.82,  # 0.831
     "answer_rate": 0.97,  # 0.992
-    "decline_accuracy": 0.75,  # 0.778
+    "decline_accuracy": 0.78,  # 0.796 since asking what to do is no dispute (rd-022)
     "decline_precision": 0.90,  # 0.976
     "citation_validity": 1.0,
     "citation_precision": 0.49,  # 0.499
@@ -78,11 +78,12 @@ OWN_FLOORS = {
 # The translated set (24), as reached when the subject's vocabulary was put into English: right
 # source 0.375 -> 0.667 and key facts 0.403 -> 0.535; the English originals reach 0.833 and 0.712.
 # Since a question in Chinese, Japanese or Korean that nothing came near is searched again by its
-# English key terms: answered 0.875 -> 0.958, right source 0.708, key facts 0.590.
+# English key terms: answered 0.875 -> 0.958, right source 0.708, key facts 0.590. Since a
+# follow-up in Japanese opening "また、" takes the question before it: key facts 0.604.
 TRANSLATED_FLOORS = {
     "answer_rate": 0.95,  # 0.958
     "right_source_cited": 0.66,  # 0.708
-    "fact_recall_answer": 0.55,  # 0.590
+    "fact_recall_answer": 0.58,  # 0.604
     "citation_validity": 1.0,
 }
 
