@@ -240,13 +240,14 @@ def read(question: str) -> Ask:
     if language == "en":
         ask = spelt_right(ask)
     english = english_terms(text) if language != "en" else []
+    dispute = bool(DISPUTE.search(text))
     return Ask(
         text=text,
         ask=ask,
         spelt=spelt_right(text) if language == "en" else text,
         language=language,
-        personal=bool(DISPUTE.search(text) or _ASKS_ADVICE.search(text)),
-        dispute=bool(DISPUTE.search(text)),
+        personal=dispute or bool(_ASKS_ADVICE.search(text)),
+        dispute=dispute,
         english_terms=english,
         makers=makers(ask),
     )
