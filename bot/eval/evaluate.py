@@ -111,6 +111,7 @@ class Tally:
     cited_expected: int = 0
     cited_checked: int = 0
     right_cited: int = 0  # answerable questions with sources whose answer cites one of them
+    right_in_context: int = 0  # ... whose context holds a passage of one of them
     with_sources: int = 0
     fact_rows: int = 0
     facts_answer: float = 0.0
@@ -132,6 +133,7 @@ class Tally:
             "citation_validity": ratio(self.verbatim, self.citations),
             "citation_precision": ratio(self.cited_expected, self.cited_checked),
             "right_source_cited": ratio(self.right_cited, self.with_sources),
+            "right_source_in_context": ratio(self.right_in_context, self.with_sources),
             "fact_recall_answer": ratio(self.facts_answer, self.fact_rows),
             "fact_recall_context": ratio(self.facts_context, self.fact_rows),
             "forbidden_hits": self.forbidden,
@@ -193,6 +195,7 @@ def score(
                     tally.cited_expected += sum(c.source in expected for c in result.citations)
                     tally.with_sources += 1
                     tally.right_cited += int(any(c.source in expected for c in result.citations))
+                    tally.right_in_context += int(any(c.get("source") in expected for c in result.context))
                 if groups:
                     tally.fact_rows += 1
                     tally.facts_answer += in_answer / len(groups)
@@ -212,6 +215,7 @@ COLUMNS = [
     ("decline_accuracy", "declined"),
     ("decline_precision", "decl.prec"),
     ("right_source_cited", "right.src"),
+    ("right_source_in_context", "right.ctx"),
     ("fact_recall_answer", "facts.ans"),
     ("fact_recall_context", "facts.ctx"),
     ("forbidden_hits", "forbidden"),
