@@ -12,6 +12,7 @@ import pytest
 from bot.core.text import plain, sentences
 from bot.core.types import Status
 from bot.eval.evaluate import QuoteChecker
+from bot.knowledge import loader
 from bot.rag import answer as answering
 from bot.rag.engine import Engine
 from tests.helpers import fence_tags
@@ -118,5 +119,7 @@ def test_without_a_model_source_text_is_only_ever_shown_as_a_cited_quote(
         pieces = re.findall(r"(.+?) \[(\d+)\](?: |$)", paragraph)
         assert "".join(f"{t} [{n}] " for t, n in pieces).strip() == paragraph  # every sentence cited
         for text, n in pieces:
-            source = (hostile_kb / by_n[int(n)].source.split("/", 1)[1]).read_text(encoding="utf-8")
+            # the text of the file as loaded: an HTML page's, not its markup
+            path = loader.source_path(hostile_kb, by_n[int(n)].source)
+            source = loader.load_file(hostile_kb, path).text
             assert text in {plain(s.text) for s in sentences(source)}  # a verbatim source sentence

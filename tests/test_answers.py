@@ -10,6 +10,7 @@ import pytest
 
 from bot.core.errors import QuestionError
 from bot.core.types import DISCLAIMER, Citation, Status
+from bot.discordbot.splitting import MESSAGE_LIMIT
 from bot.eval.evaluate import QuoteChecker
 from bot.index.embeddings import CountingEmbeddings, LocalEmbeddings, RememberingEmbeddings
 from bot.rag import asking, news
@@ -1034,3 +1035,48 @@ def test_one_questions_sentences_are_embedded_once_however_often_they_are_scored
     )
     assert counting.texts == texts == len(first) + 1  # each quotable sentence and the question
     assert {c.sentence.text for c in first} == {c.sentence.text for c in again}
+
+
+def test_a_long_extractive_answer_still_fits_one_discord_message(local_embeddings: LocalEmbeddings) -> None:
+    """Nine long sentences that all answer the question would fill two messages: the answer stops
+    short of Discord's 2,000 characters and still quotes several sources."""
+    said = [
+        "The U.S. Copyright Office concluded in its January 2025 report that prompts alone do not give "
+        "a user enough control over the expressive elements of an AI output to make the user its author, however detailed or numerous the prompts "
+        "may be and however long the user spent refining them",
+        "In Thaler v. Perlmutter the D.C. Circuit held in March 2025 that the Copyright Act requires a "
+        "human author, so a work generated autonomously by an AI system cannot be registered at all, whoever owns the machine "
+        "or wrote the code that runs it and whatever the owner intended",
+        "The Office registered Zarya of the Dawn as a comic book for its text and the arrangement of its "
+        "images, but refused protection for the individual Midjourney images that the author prompted, "
+        "because she could not control what the tool would produce from her words",
+        "A person who selects, arranges or modifies AI-generated material in a sufficiently creative way "
+        "can claim copyright in those human contributions, though not in the underlying machine output, "
+        "which stays unprotected however the human material around it is arranged",
+        "Applicants must disclose AI-generated content that is more than de minimis when they register a "
+        "work, and must describe the human author's contribution so the Office can examine the claim, and "
+        "an application that leaves this out may later be corrected or even cancelled",
+        "The Beijing Internet Court took the opposite view in Li v. Liu in November 2023, holding that "
+        "the plaintiff's many prompts and parameter choices made a Stable Diffusion image his own work, "
+        "protected by copyright like any photograph taken with a camera by a person",
+        "In the United Kingdom, section 9(3) of the 1988 Act gives computer-generated works with no human "
+        "author a shorter copyright owned by the person who made the arrangements for their creation, "
+        "a rule that the government has consulted on abolishing since 2024",
+        "Japan's Agency for Cultural Affairs has said that an AI output is a work only where a human used "
+        "the AI as a tool with creative intent and made a creative contribution to the expression, "
+        "judged case by case on the prompts, the number of tries and the edits made",
+        "The Office's registration guidance compares a prompter to a client who gives instructions to a "
+        "commissioned artist, who does not become the author of the artwork by describing what they want, "
+        "however precise the description and however many times it is revised",
+    ]
+    hits = [
+        hit(n, f"{sentence}, as the law stood in 2025.", f"knowledge/s{n}.md")
+        for n, sentence in enumerate(said)
+    ]
+
+    text, cites = extractive(
+        "is an image I made by prompting an AI protected by copyright?", hits, local_embeddings, {}
+    )
+
+    assert len(text) <= MESSAGE_LIMIT, len(text)
+    assert len({c.source for c in cites}) >= 4

@@ -52,16 +52,18 @@ FRESH4 = ROOT / "tests" / "eval" / "fresh4.jsonl"
 # 0.704 -> 0.778). Then a consultation's list of questions is no longer quoted as an answer and
 # the glossary reads detection in seven languages (facts 0.730 -> 0.740, in the context 0.923).
 # Then each question of several is matched to the articles' own questions (right source 0.814 ->
-# 0.831, facts 0.740 -> 0.734: ra-023 now opens with the voice article).
+# 0.831, facts 0.740 -> 0.734: ra-023 now opens with the voice article). Then answers quote up to
+# nine sentences within 1,600 characters instead of seven (facts 0.732 -> 0.748, right source
+# 0.831 -> 0.847, citation precision 0.504 -> 0.488: more sentences, some of them off the keys).
 REAL_FLOORS = {
-    "fact_recall_answer": 0.73,  # 0.732
+    "fact_recall_answer": 0.74,  # 0.748
     "fact_recall_context": 0.91,  # 0.926
-    "right_source_cited": 0.82,  # 0.831
+    "right_source_cited": 0.84,  # 0.847
     "answer_rate": 0.97,  # 0.992
     "decline_accuracy": 0.78,  # 0.796 since asking what to do is no dispute (rd-022)
     "decline_precision": 0.90,  # 0.976
     "citation_validity": 1.0,
-    "citation_precision": 0.49,  # 0.499
+    "citation_precision": 0.48,  # 0.488
 }
 # The older set: answers now quote up to seven sentences from more files (and lean less on the
 # first passage), so citation precision is lower than the 0.63 of the four-sentence answers; the
@@ -73,18 +75,19 @@ OWN_FLOORS = {
     "answer_rate": 0.96,
     "decline_accuracy": 0.97,  # every decline (17 of 17) since appeals and courts are events
     "citation_validity": 1.0,
-    "citation_precision": 0.71,  # 0.721 since a law the question names lifts the article on it
+    "citation_precision": 0.70,  # 0.709 with nine sentences in 1,600 characters (0.715 with seven)
 }
 
 # The translated set (24), as reached when the subject's vocabulary was put into English: right
 # source 0.375 -> 0.667 and key facts 0.403 -> 0.535; the English originals reach 0.833 and 0.712.
 # Since a question in Chinese, Japanese or Korean that nothing came near is searched again by its
 # English key terms: answered 0.875 -> 0.958, right source 0.708, key facts 0.590. Since a
-# follow-up in Japanese opening "また、" takes the question before it: key facts 0.604.
+# follow-up in Japanese opening "また、" takes the question before it: key facts 0.604. With nine
+# sentences in 1,600 characters: 0.653.
 TRANSLATED_FLOORS = {
     "answer_rate": 0.95,  # 0.958
     "right_source_cited": 0.66,  # 0.708
-    "fact_recall_answer": 0.58,  # 0.604
+    "fact_recall_answer": 0.64,  # 0.653
     "citation_validity": 1.0,
 }
 

@@ -31,10 +31,17 @@ MAX_QUOTE_CHARS = 600
 # English; a server that ignores it is cut here, in the stream and again before verification.
 MAX_REPLY_CHARS = 8000
 # An extractive answer quotes at most this many sentences, none scoring below SENTENCE_CUT of the
-# best one (real dev set: facts in the answer 0.620 with 6 and 0.6, 0.652 with 7 and 0.5, for
-# about 1,340 characters an answer instead of 1,130; 8 sentences added little more).
-EXTRACTIVE_SENTENCES = 7
-SENTENCE_CUT = 0.5
+# best one, and no more than ANSWER_CHARS of them (each with its " [n]"), so that it fits one
+# Discord message: a sentence that would overrun is passed over for a shorter one further down.
+# Facts in the answer, 7 sentences and 0.5 with no length limit -> 9 and 0.4 within 1,600:
+# real dev 0.732 -> 0.748, fresh 0.676 -> 0.689, fresh2's read half 0.718 -> 0.744, fresh3's
+# 0.577 -> 0.654 (real dev right source 0.831 -> 0.847, citation precision 0.504 -> 0.488; answers
+# 1,523 -> 1,699 characters on average, 4 -> 10 of 128 over 2,000). Within 1,500 fresh2's half
+# lost facts (0.692); within 1,800, 33 answers ran over 2,000; with no limit, 53.
+EXTRACTIVE_SENTENCES = 9
+SENTENCE_CUT = 0.4
+ANSWER_CHARS = 1600
+CITE_CHARS = len(" [1]")
 # A sentence scoring under this share of a later one in its quote does not lead the quote (at 0.7
 # "The Office based the report on more than 10,000 public comments" scored 0.707 of the Office's
 # conclusion on prompts, and led; real dev figures are the same at 0.7 and 0.75).
@@ -671,6 +678,7 @@ def extractive(
     best = scored[0].score
     chosen: dict[int, list[Sentence]] = {}
     count = 0
+    length = 0
     seen: list[set[str]] = []
     said: list[np.ndarray] = []
     for candidate in scored:
@@ -685,10 +693,14 @@ def extractive(
         picked = chosen.get(i, [])
         if len(picked) >= 3:
             continue
+        size = len(plain(s.text)) + CITE_CHARS
+        if length + size > ANSWER_CHARS:
+            continue
         chosen[i] = [*picked, s]
         seen.append(words)
         said.append(candidate.vector)
         count += 1
+        length += size
     # where each quotable sentence ranks (what the ordering below goes by)
     order = {(c.hit, c.sentence.end): n for n, c in enumerate(scored)}
     for i, picked in chosen.items():  # an "In short" quoted from its start goes on to its second
