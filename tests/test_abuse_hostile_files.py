@@ -52,7 +52,7 @@ def test_100000_nested_divs_are_read_without_recursion(tmp_path: Path) -> None:
     finally:
         sys.setrecursionlimit(limit)
     assert doc.meta["title"] == "Ruritania tribunal on AI sculpture"
-    assert doc.text == f"Ruritania tribunal on AI sculpture\n{RURITANIA}"  # the title, then the text
+    assert doc.text == f"# Ruritania tribunal on AI sculpture\n\n{RURITANIA}"  # the title heads the text
     assert len(loader.chunk(doc)) == 1
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.text import sentences
 from bot.knowledge import loader
 from tests.helpers import minimal_pdf
 
@@ -109,6 +110,25 @@ def test_html_keeps_readable_text_only(tmp_path: Path) -> None:
     assert doc.meta["title"] == "Court page"
     assert "The court held that the picture was a protected work." in doc.text
     assert "secret" not in doc.text and "color" not in doc.text and "Home | About" not in doc.text
+
+
+def test_a_pages_headings_and_paragraphs_are_not_run_together(tmp_path: Path) -> None:
+    """An answer quotes sentences: a heading run into the paragraph after it would be quoted as
+    "Ruling of the tribunal The court held ...". Headings come out as Markdown headings, which are
+    never quoted, and each paragraph, list item or line break ends where it ends on the page."""
+    kb = tmp_path / "knowledge"
+    write(
+        kb / "page.html",
+        "<html><head><title>Court page</title></head><body><h1>Ruling of the <em>Freedonia</em> tribunal</h1>"
+        "<div><p>The court held that the picture was a protected work.</p>Appeal pending<br>"
+        "<h2>What it means</h2><ul><li>Prompts alone were not enough for the court.</li></ul></div></body></html>",
+    )
+    text = loader.load_file(kb, kb / "page.html").text
+    quotable = [s.text for s in sentences(text)]
+    assert "The court held that the picture was a protected work." in quotable
+    assert "Prompts alone were not enough for the court." in quotable
+    assert "# Ruling of the Freedonia tribunal" in text.splitlines()
+    assert "## What it means" in text.splitlines() and "Appeal pending" in text.splitlines()
 
 
 def test_pdf_text_layer_and_sidecar_metadata(tmp_path: Path) -> None:

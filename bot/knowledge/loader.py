@@ -194,6 +194,12 @@ def _read_text(path: Path) -> str:
 
 
 HIDDEN_HTML = frozenset({"script", "style", "noscript", "nav", "footer", "header", "template", "svg"})
+HEADING_HTML = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# Elements that end a paragraph: their text is not run into the next element's
+BLOCK_HTML = frozenset(
+    """p div li ul ol dl dt dd table tr td th section article main aside blockquote pre figure
+    figcaption address details summary form fieldset hr""".split()
+)
 
 
 class _HTMLText(HTMLParser):
@@ -207,27 +213,52 @@ class _HTMLText(HTMLParser):
         self._hidden: dict[str, int] = dict.fromkeys(HIDDEN_HTML, 0)
         self._in_title = False
         self._title_done = False
+        self._heading = 0  # inside <h1> .. <h6>: its text stays on one line
+
+    def _hiding(self) -> bool:
+        return any(self._hidden.values())
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._hidden:
             self._hidden[tag] += 1
         elif tag == "title" and not self._title_done:
             self._in_title = True
+            if not self._hiding():
+                self.parts.append("\n\n# ")  # the page's title heads its text
+        elif self._hiding():
+            return
+        elif tag in HEADING_HTML:
+            self._heading += 1
+            self.parts.append(f"\n\n{'#' * int(tag[1])} ")
+        elif tag in BLOCK_HTML:
+            self.parts.append("\n\n")
+        elif tag == "br":
+            self.parts.append("\n")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        pass  # <br/>, <svg/>: nothing opens
+        if tag == "br" and not self._hiding():
+            self.parts.append("\n")  # <br/>; <svg/> and the like open nothing
 
     def handle_endtag(self, tag: str) -> None:
         if self._hidden.get(tag):
             self._hidden[tag] -= 1
         elif tag == "title" and self._in_title:
             self._in_title, self._title_done = False, True
+            self.parts.append("\n\n")
+        elif self._hiding():
+            return
+        elif tag in HEADING_HTML and self._heading:
+            self._heading -= 1
+            self.parts.append("\n\n")
+        elif tag in BLOCK_HTML:
+            self.parts.append("\n\n")
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title.append(data)
-        if not any(self._hidden.values()):
-            self.parts.append(data)
+        if not self._hiding():
+            one_line = self._heading or self._in_title
+            self.parts.append(re.sub(r"\s+", " ", data) if one_line else data)
 
     def unknown_decl(self, data: str) -> None:
         if data.startswith("CDATA["):
@@ -256,7 +287,10 @@ def html_to_text(html: str) -> tuple[str, str]:
     # file of "<a " took 45 s on Python 3.11), and all it would add is an unterminated tag or
     # comment, which browsers drop too.
     title = " ".join("".join(parser.title).split())
-    lines = [line.strip() for line in "\n".join(parser.parts).splitlines()]
+    # A page's title, headings and paragraphs end where their element ends: "<h2>Ruling</h2><p>The
+    # court held ...</p>" is a heading and a paragraph, not the sentence "Ruling The court held ...".
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    lines = [line for line in lines if not line or line.strip("#")]  # no heading left without its text
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     return text, title
 
