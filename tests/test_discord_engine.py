@@ -14,6 +14,7 @@ from bot.discordbot.cogs.ask import AskCog
 from bot.discordbot.feedback import FeedbackStore
 from bot.discordbot.views import QuotesButton
 from bot.index.indexer import Indexer
+from bot.knowledge import loader
 from bot.rag.engine import Engine
 from tests.discord_fakes import embed_text, final_edit, invoke, make_bot, make_interaction
 
@@ -50,11 +51,16 @@ async def test_ask_with_the_real_engine_cites_verifiable_sources(engine: Engine,
     press = make_interaction(bot)
     await quotes_button.callback(press)
     shown = press.response.send_message.await_args.args[0]
-    ruling = " ".join((kb / "cn-li-v-liu.md").read_text(encoding="utf-8").split())
-    texts = [" ".join(path.read_text(encoding="utf-8").split()) for path in kb.glob("*.md")]
-    quoted = [" ".join(line[2:].split()) for line in shown.splitlines() if line.startswith("> ")]
-    assert quoted and quoted[0] in ruling  # the ruling first, then any other source the answer cites
-    assert all(any(q in text for text in texts) for q in quoted)  # each verbatim in its source
+    by_title = {}
+    for path in kb.glob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        by_title[loader.parse_front_matter(text)[0]["title"]] = " ".join(text.split())
+    blocks = [block.split("\n") for block in shown.split("\n\n")]
+    assert blocks[0][0].startswith("**[1] Li v. Liu")  # the ruling first, then any other source cited
+    for head, *lines in blocks:
+        source_text = by_title[head.split("] ", 1)[1].rstrip("*")]
+        quoted = [" ".join(line[2:].split()) for line in lines if line.startswith("> ")]
+        assert quoted and all(q in source_text for q in quoted)  # verbatim, in the source it names
 
 
 async def test_a_source_added_from_discord_is_indexed_and_then_cited(

@@ -50,8 +50,8 @@ def test_a_right_source_among_the_passages_is_told_apart_from_one_cited() -> Non
         (_row("q4"), declined, [RULING]),
     ]
 
-    metrics = evaluate.score(rows, lambda _cite: True).overall.metrics()
+    report = evaluate.score(rows, lambda _cite: True)
 
-    assert metrics["right_source_cited"] == 0.25
-    assert metrics["right_source_in_context"] == 0.75
-    assert "right.ctx" in evaluate.format_table(evaluate.score(rows, lambda _cite: True))
+    assert report.overall.metrics()["right_source_cited"] == 0.25
+    assert report.overall.metrics()["right_source_in_context"] == 0.75
+    assert "right.ctx" in evaluate.format_table(report)
