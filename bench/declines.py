@@ -28,7 +28,8 @@ from bot.build import build
 from bot.core.types import Status
 from bot.eval import evaluate
 from bot.index.embeddings import LocalEmbeddings
-from bot.rag.retriever import Hit, HybridRetriever
+from bot.rag.engine import Engine
+from bot.rag.retriever import Hit
 
 SCORES = ("dense", "asked", "lexical")
 DEFAULT_SETS = ("tests/eval/real.jsonl:dev", "tests/eval/fresh.jsonl")
@@ -61,13 +62,16 @@ def auc(low: list[float], high: list[float]) -> float:
 
 def cost_of_floor(low: list[float], high: list[float], share: float) -> tuple[float, int]:
     """The floor under which `share` of `low` falls, and how many of `high` fall under it too."""
+    if not low:
+        return float("nan"), 0
     ordered = sorted(low)
     floor = ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
     return floor, sum(b <= floor for b in high)
 
 
-def score_all(retriever: HybridRetriever, engine: Any, rows: list[dict[str, Any]]) -> list[Scored]:
+def score_all(engine: Engine, rows: list[dict[str, Any]]) -> list[Scored]:
     """Each question answered, with the scores of its first search."""
+    retriever = engine.retriever
     first: list[list[Hit]] = []
     search = retriever.search
 
@@ -79,14 +83,16 @@ def score_all(retriever: HybridRetriever, engine: Any, rows: list[dict[str, Any]
 
     retriever.search = recording  # type: ignore[method-assign]
     out = []
-    for row in rows:
-        first.clear()
-        result = engine.answer(str(row["question"]))
-        hits = first[0] if first else []
-        scores = {name: max((float(getattr(h, name)) for h in hits), default=0.0) for name in SCORES}
-        answered = result.status == Status.ANSWERED
-        out.append(Scored(str(row["id"]), str(row.get("expect", "answer")), answered, scores))
-    retriever.search = search  # type: ignore[method-assign]
+    try:
+        for row in rows:
+            first.clear()
+            result = engine.answer(str(row["question"]))
+            hits = first[0] if first else []
+            scores = {name: max((float(getattr(h, name)) for h in hits), default=0.0) for name in SCORES}
+            answered = result.status == Status.ANSWERED
+            out.append(Scored(str(row["id"]), str(row.get("expect", "answer")), answered, scores))
+    finally:
+        retriever.search = search  # type: ignore[method-assign]
     return out
 
 
@@ -100,7 +106,7 @@ def main() -> None:
         settings = make_settings(KNOWLEDGE, work / "data")
         parts = build(settings, embeddings=LocalEmbeddings())
         parts.indexer.reindex()
-        scored = score_all(parts.engine.retriever, parts.engine, rows)
+        scored = score_all(parts.engine, rows)
     answered = [s for s in scored if s.answered]
     wrong = [s for s in answered if s.expect == "decline"]
     right = [s for s in answered if s.expect == "answer"]
@@ -114,8 +120,8 @@ def main() -> None:
     for name in SCORES:
         low = [s.scores[name] for s in wrong]
         high = [s.scores[name] for s in right]
-        half_floor, half_cost = cost_of_floor(low, high, 0.5) if low else (float("nan"), 0)
-        all_floor, all_cost = cost_of_floor(low, high, 1.0) if low else (float("nan"), 0)
+        half_floor, half_cost = cost_of_floor(low, high, 0.5)
+        all_floor, all_cost = cost_of_floor(low, high, 1.0)
         area = auc(low, high)
         figures[name] = {
             "auc": area,
